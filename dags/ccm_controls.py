@@ -1,0 +1,122 @@
+"""
+### Continuous control monitoring: extract → populations → GX tests → evidence
+
+Runs once per UTC day over that day's data interval (`CronDataIntervalTimetable`), so a
+backfill or catch-up over a window produces every period in it.
+
+1. **extract_&lt;source&gt;** task groups pull each dataset into the raw Parquet lake:
+   event datasets for the data interval, snapshot datasets observed now and stamped
+   `observed_at`. Each extract is complete or writes nothing, and leaves a manifest.
+2. **plan** decides which control-periods closed in the interval (plus recent ones whose
+   inputs changed) and whether their inputs are complete. It runs even when an extract
+   failed: those controls become `not_tested`, never `pass`.
+3. **transform** builds the populations with dbt; **evaluate** runs each control's Great
+   Expectations suite, applies approved exceptions and writes results, evidence and the
+   ledger; **publish** refreshes the status index.
+4. **all_extracts_complete** fails the run if any extract failed, after the evidence of
+   the failure has been recorded.
+
+Tasks that write the DuckDB warehouse share the one-slot pool `ccm_warehouse`.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pendulum
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import dag, task
+from airflow.sdk.definitions.taskgroup import TaskGroup
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from ccm.airflow_support import WAREHOUSE_POOL, default_args
+from ccm.sources.registry import SOURCES
+
+START_DATE = pendulum.parse(os.environ.get("CCM_START_DATE", "2025-10-01"), tz="UTC")
+
+
+@task(pool=WAREHOUSE_POOL)
+def advance_demo_clock(**context) -> str:
+    """Demo deployments only: move the stand-ins' simulated clock to this run's moment."""
+    from ccm.demo.runner import advance_clock_for_interval
+
+    return advance_clock_for_interval(context["data_interval_start"], context["data_interval_end"])
+
+
+@task
+def extract_dataset(dataset_key: str, **context) -> dict:
+    from ccm.airflow_support import interval_of, run_context
+    from ccm.config import Settings
+    from ccm.pipeline import extract
+    from ccm.sources.connections import from_airflow
+
+    manifest = extract(Settings.from_env(), dataset_key, interval_of(context), run_context(context), from_airflow)
+    return {"dataset": dataset_key, "status": manifest.status.value, "rows": manifest.rows_written,
+            "quarantined": manifest.quarantined}
+
+
+@task(pool=WAREHOUSE_POOL, trigger_rule="all_done")
+def plan(**context) -> dict:
+    from ccm.airflow_support import interval_of, run_context
+    from ccm.config import Settings
+    from ccm.pipeline import plan as plan_step
+
+    return plan_step(Settings.from_env(), interval_of(context), run_context(context))
+
+
+@task(pool=WAREHOUSE_POOL)
+def transform(**context) -> dict:
+    from ccm.airflow_support import run_context
+    from ccm.config import Settings
+    from ccm.pipeline import transform as transform_step
+
+    return transform_step(Settings.from_env(), run_context(context))
+
+
+@task(pool=WAREHOUSE_POOL)
+def evaluate(**context) -> dict:
+    from ccm.airflow_support import run_context
+    from ccm.config import Settings
+    from ccm.pipeline import evaluate as evaluate_step
+
+    summary = evaluate_step(Settings.from_env(), run_context(context))
+    return {"evaluated": summary["evaluated"],
+            "statuses": {r["control_id"] + " " + r["period"]: r["status"] for r in summary["results"]}}
+
+
+@task(pool=WAREHOUSE_POOL)
+def publish(**context) -> dict:
+    from ccm.airflow_support import run_context
+    from ccm.config import Settings
+    from ccm.pipeline import publish as publish_step
+
+    return publish_step(Settings.from_env(), run_context(context))
+
+
+@dag(
+    dag_id="ccm_controls",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=START_DATE,
+    catchup=os.environ.get("CCM_CATCHUP", "false").lower() == "true",
+    max_active_runs=1,
+    default_args=default_args(),
+    tags=["ccm", "soc2", "controls"],
+    doc_md=__doc__,
+)
+def ccm_controls():
+    extracts = []
+    for source, module in SOURCES.items():
+        with TaskGroup(group_id=f"extract_{source}"):
+            for dataset in module.DATASETS:
+                extracts.append(extract_dataset.override(task_id=dataset.name)(dataset.key))
+    if os.environ.get("CCM_DEMO_DIR"):
+        clock = advance_demo_clock()
+        clock >> extracts
+    planned = plan()
+    published = publish()
+    extracts >> planned >> transform() >> evaluate() >> published
+    health = EmptyOperator(task_id="all_extracts_complete", trigger_rule="all_success")
+    [*extracts, published] >> health
+
+
+ccm_controls()

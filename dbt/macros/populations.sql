@@ -1,0 +1,38 @@
+{#
+  Helpers for population models. A population model computes one row per
+  (period, entity) for the periods the engine planned for it in this run.
+#}
+
+{# The periods to build: planned for this model, with complete inputs. #}
+{% macro control_periods() -%}
+    select period_start, period_end
+    from {{ ref('stg_ccm__evaluation_plan') }}
+    where population_model = '{{ this.name }}' and inputs_complete
+{%- endmacro %}
+
+{#
+  The rows of a snapshot dataset that are each period's evidence: exactly the
+  observation (its files) the engine chose (observed within the control's freshness after the
+  period closed). Adds period_start / period_end.
+#}
+{% macro observed_snapshot(staging_model, dataset) -%}
+    select plan.period_start, plan.period_end, snap.*
+    from {{ ref(staging_model) }} as snap
+    join {{ ref('stg_ccm__plan_inputs') }} as plan
+      on plan.dataset = '{{ dataset }}'
+     and plan.population_model = '{{ this.name }}'
+     and snap.lake_file = plan.lake_file
+    where snap.observed_at between '{{ var("snapshots_from") }}'::timestamptz and '{{ var("snapshots_to") }}'::timestamptz
+{%- endmacro %}
+
+{#
+  The rows of an event dataset inside each planned period (half-open).
+#}
+{% macro events_in_periods(staging_model, time_column) -%}
+    select periods.period_start, periods.period_end, ev.*
+    from {{ ref(staging_model) }} as ev
+    join ({{ control_periods() }}) as periods
+      on ev.{{ time_column }} >= periods.period_start and ev.{{ time_column }} < periods.period_end
+    where ev.{{ time_column }} >= '{{ var("events_from") }}'::timestamptz
+      and ev.{{ time_column }} < '{{ var("events_to") }}'::timestamptz
+{%- endmacro %}

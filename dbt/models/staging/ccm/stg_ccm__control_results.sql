@@ -1,0 +1,20 @@
+select
+    evaluation_id,
+    control_id,
+    period_start,
+    period_end,
+    version,
+    status,
+    population_size,
+    failing_count,
+    excepted_count,
+    failing_entity_ids,
+    excepted_entity_ids,
+    exception_ids,
+    reason,
+    data_docs_path,
+    evidence_path,
+    evaluated_at,
+    dag_id,
+    run_id
+from {{ source('ccm', 'control_results') }}

@@ -1,0 +1,56 @@
+"""Thin glue between Airflow and the pipeline: default args, callbacks, pools, intervals.
+
+Imported by DAG files at parse time, so it imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import timedelta
+from typing import Any
+
+log = logging.getLogger("ccm.airflow")
+
+OWNER = "platform-security"
+WAREHOUSE_POOL = "ccm_warehouse"  # one slot: DuckDB allows a single writer per file
+WAREHOUSE_POOL_DESCRIPTION = "Serialises tasks that write the DuckDB warehouse (one writer per file)."
+
+
+def _seconds(name: str, default: float) -> timedelta:
+    return timedelta(seconds=float(os.environ.get(name, default)))
+
+
+def on_task_failure(context: dict[str, Any]) -> None:
+    """Log one clear line an operator can act on; the traceback is in the task log above it."""
+    ti = context.get("ti") or context.get("task_instance")
+    exception = context.get("exception")
+    interval = f"{context.get('data_interval_start')} .. {context.get('data_interval_end')}"
+    log.error(
+        "CCM TASK FAILED dag=%s task=%s run=%s try=%s interval=%s error=%s: %s",
+        getattr(ti, "dag_id", "?"), getattr(ti, "task_id", "?"), getattr(ti, "run_id", "?"),
+        getattr(ti, "try_number", "?"), interval, type(exception).__name__ if exception else "unknown", exception,
+    )
+
+
+def default_args() -> dict[str, Any]:
+    return {
+        "owner": OWNER,
+        "retries": int(os.environ.get("CCM_TASK_RETRIES", "2")),
+        "retry_delay": _seconds("CCM_RETRY_DELAY_SECONDS", 60),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=30),
+        "on_failure_callback": on_task_failure,
+    }
+
+
+def run_context(context: dict[str, Any]):
+    from ccm.manifests import RunContext
+
+    return RunContext.from_airflow(context)
+
+
+def interval_of(context: dict[str, Any]):
+    from ccm.sources.extract import Interval
+
+    return Interval(context["data_interval_start"], context["data_interval_end"])

@@ -1,0 +1,98 @@
+"""Settings: where the lake, evidence store, warehouse and project files live.
+
+Read once from the environment (the CLI, the DAGs and tests all call `Settings.from_env`);
+validated on creation so a typo fails at start-up, not half-way through a run.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+
+from ccm.errors import ConfigError
+
+PROJECT_DIR_ENV = "CCM_PROJECT_DIR"
+
+
+def _default_project_dir() -> Path:
+    # plugins/ccm/config.py -> project root (also true inside the Docker image, /opt/airflow)
+    return Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Locations and knobs of one deployment.
+
+    `lake_uri` and `evidence_uri` are local directories by default and may be `s3://bucket/prefix`.
+    """
+
+    project_dir: Path
+    data_dir: Path
+    lake_uri: str
+    evidence_uri: str
+    warehouse_path: Path
+    controls_path: Path
+    exceptions_path: Path
+    late_data_lookback: timedelta = timedelta(days=1)
+    s3_endpoint_url: str | None = None
+    evidence_retention_days: int = 400
+    http_max_attempts: int = 6
+    http_max_total_wait_s: float = 300.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("controls_path",):
+            path = getattr(self, name)
+            if not Path(path).exists():
+                raise ConfigError(f"settings: {name} points at {path}, which does not exist")
+        if self.late_data_lookback < timedelta(0):
+            raise ConfigError("settings: CCM_LATE_DATA_LOOKBACK_HOURS must not be negative")
+
+    # project files -------------------------------------------------------------------
+    @property
+    def dbt_project_dir(self) -> Path:
+        return self.project_dir / "dbt"
+
+    @property
+    def gx_dir(self) -> Path:
+        return self.project_dir / "expectations"
+
+    @property
+    def include_dir(self) -> Path:
+        return self.project_dir / "include"
+
+    @property
+    def is_lake_local(self) -> bool:
+        return not self.lake_uri.startswith("s3://")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        project_dir = Path(env.get(PROJECT_DIR_ENV) or _default_project_dir()).resolve()
+        data_dir = Path(env.get("CCM_DATA_DIR") or project_dir / "var").resolve()
+        try:
+            lookback_hours = float(env.get("CCM_LATE_DATA_LOOKBACK_HOURS", "24"))
+            retention = int(env.get("CCM_EVIDENCE_RETENTION_DAYS", "400"))
+            http_attempts = int(env.get("CCM_HTTP_MAX_ATTEMPTS", "6"))
+            http_wait = float(env.get("CCM_HTTP_MAX_TOTAL_WAIT_SECONDS", "300"))
+        except ValueError as exc:
+            raise ConfigError(f"settings: {exc}") from exc
+        return cls(
+            project_dir=project_dir,
+            data_dir=data_dir,
+            lake_uri=env.get("CCM_LAKE_URI") or str(data_dir / "lake"),
+            evidence_uri=env.get("CCM_EVIDENCE_URI") or str(data_dir / "evidence"),
+            warehouse_path=Path(env.get("CCM_WAREHOUSE") or data_dir / "warehouse.duckdb"),
+            controls_path=Path(env.get("CCM_CONTROLS") or project_dir / "include" / "controls.yml"),
+            exceptions_path=Path(env.get("CCM_EXCEPTIONS") or project_dir / "include" / "exceptions.yml"),
+            late_data_lookback=timedelta(hours=lookback_hours),
+            s3_endpoint_url=env.get("CCM_S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL") or None,
+            evidence_retention_days=retention,
+            http_max_attempts=http_attempts,
+            http_max_total_wait_s=http_wait,
+        )
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)

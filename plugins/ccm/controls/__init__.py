@@ -1,0 +1,1 @@
+"""The control engine: the control matrix, exceptions, input completeness, evaluation."""

@@ -1,0 +1,167 @@
+"""The control matrix (`include/controls.yml`), validated on load.
+
+Every control names the dbt model that computes its population, the GX suite that tests
+it, and the datasets it needs with how fresh they must be. Errors name the entry and
+the field, so a broken matrix never reaches a run.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ccm.constants import DatasetKind, Frequency
+from ccm.errors import ConfigError
+
+_CONTROL_ID = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+_CRITERION = re.compile(r"^(CC[1-9]\.[0-9]+|A1\.[1-3]|C1\.[1-2]|PI1\.[1-5]|P[1-8]\.[0-9])$")
+_DURATION = re.compile(r"^(\d+)([mhd])$")
+_REQUIRED = ("control_id", "title", "description", "criteria", "owner", "frequency", "sources")
+
+
+def parse_duration(text: str, where: str) -> timedelta:
+    match = _DURATION.match(str(text).strip())
+    if not match:
+        raise ConfigError(f"{where}: duration {text!r} must look like 30m, 6h or 2d")
+    amount, unit = int(match.group(1)), match.group(2)
+    return {"m": timedelta(minutes=amount), "h": timedelta(hours=amount), "d": timedelta(days=amount)}[unit]
+
+
+@dataclass(frozen=True)
+class SourceRequirement:
+    """A dataset a control needs. For snapshots, `freshness` is how soon after the period
+    closes it must have been observed; event datasets must be completely extracted over
+    the whole period."""
+
+    dataset: str
+    freshness: timedelta
+
+    @property
+    def source(self) -> str:
+        return self.dataset.split(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class Control:
+    control_id: str
+    title: str
+    description: str
+    criteria: tuple[str, ...]
+    owner: str
+    frequency: Frequency
+    population_model: str
+    suite: str
+    sources: tuple[SourceRequirement, ...]
+
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        return tuple(s.dataset for s in self.sources)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    controls: tuple[Control, ...]
+
+    def __iter__(self):
+        return iter(self.controls)
+
+    def __len__(self) -> int:
+        return len(self.controls)
+
+    def get(self, control_id: str) -> Control:
+        for control in self.controls:
+            if control.control_id == control_id:
+                return control
+        raise ConfigError(f"unknown control {control_id!r}; known: {', '.join(c.control_id for c in self.controls)}")
+
+    def by_criterion(self) -> dict[str, list[Control]]:
+        matrix: dict[str, list[Control]] = {}
+        for control in self.controls:
+            for criterion in control.criteria:
+                matrix.setdefault(criterion, []).append(control)
+        return dict(sorted(matrix.items(), key=lambda kv: _criterion_sort_key(kv[0])))
+
+    def select(self, control_ids: list[str] | None) -> list[Control]:
+        return list(self.controls) if not control_ids else [self.get(c) for c in control_ids]
+
+
+def _criterion_sort_key(criterion: str) -> tuple[str, int, int]:
+    head, _, minor = criterion.partition(".")
+    letters = "".join(ch for ch in head if ch.isalpha())
+    major = int("".join(ch for ch in head if ch.isdigit()) or 0)
+    return letters, major, int(minor or 0)
+
+
+def load_catalog(path: Path, known_datasets: dict[str, DatasetKind] | None = None) -> Catalog:
+    """Load and validate the control matrix; `known_datasets` checks every source exists."""
+    where = str(path)
+    try:
+        document = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not valid YAML: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("controls"), list):
+        raise ConfigError(f"{where}: expected a mapping with a 'controls' list")
+    controls: list[Control] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(document["controls"], start=1):
+        control = _parse_control(entry, f"{where}: control #{index}", known_datasets)
+        if control.control_id in seen:
+            raise ConfigError(f"{where}: control #{index}: control_id {control.control_id!r} is defined twice")
+        seen.add(control.control_id)
+        controls.append(control)
+    return Catalog(tuple(controls))
+
+
+def _parse_control(entry: Any, where: str, known_datasets: dict[str, DatasetKind] | None) -> Control:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: expected a mapping")
+    if isinstance(entry.get("control_id"), str):
+        where = f"{where} ({entry['control_id']})"
+    for key in _REQUIRED:
+        if entry.get(key) in (None, "", []):
+            raise ConfigError(f"{where}: field {key!r} is required")
+    unknown = set(entry) - {*_REQUIRED, "population_model", "suite"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    control_id = str(entry["control_id"])
+    if not _CONTROL_ID.match(control_id):
+        raise ConfigError(f"{where}: field 'control_id' must be snake_case with a domain prefix (e.g. iam_okta_mfa)")
+    criteria = entry["criteria"]
+    if not isinstance(criteria, list) or not all(isinstance(c, str) and _CRITERION.match(c) for c in criteria):
+        raise ConfigError(f"{where}: field 'criteria' must be a list of TSC criteria such as CC6.1 or A1.2")
+    try:
+        frequency = Frequency(entry["frequency"])
+    except ValueError:
+        allowed = ", ".join(f.value for f in Frequency)
+        raise ConfigError(f"{where}: field 'frequency' must be one of {allowed}; got {entry['frequency']!r}") from None
+    sources = entry["sources"]
+    if not isinstance(sources, list):
+        raise ConfigError(f"{where}: field 'sources' must be a list")
+    requirements = []
+    for position, source in enumerate(sources, start=1):
+        swhere = f"{where}: sources #{position}"
+        if not isinstance(source, dict) or not isinstance(source.get("dataset"), str):
+            raise ConfigError(f"{swhere}: expected a mapping with 'dataset'")
+        dataset = source["dataset"]
+        if known_datasets is not None and dataset not in known_datasets:
+            raise ConfigError(f"{swhere}: field 'dataset' names unknown dataset {dataset!r}")
+        freshness = parse_duration(source.get("freshness", "6h"), f"{swhere}: field 'freshness'")
+        requirements.append(SourceRequirement(dataset, freshness))
+    return Control(
+        control_id=control_id,
+        title=str(entry["title"]).strip(),
+        description=" ".join(str(entry["description"]).split()),
+        criteria=tuple(criteria),
+        owner=str(entry["owner"]),
+        frequency=frequency,
+        population_model=str(entry.get("population_model") or f"ctl_{control_id}"),
+        suite=str(entry.get("suite") or f"ctl_{control_id}"),
+        sources=tuple(requirements),
+    )

@@ -1,0 +1,347 @@
+"""Planning and evaluating control-periods.
+
+plan:     which (control, period) pairs this run evaluates: every period that closed in
+          the run's data interval, plus recently closed periods whose inputs changed
+          since their current result (late data). For each, are the inputs complete and
+          which snapshot observation is the evidence. Written to `ccm.evaluation_plan`.
+evaluate: for each planned pair, `not_tested` if inputs are incomplete; otherwise the
+          dbt-built population is validated by the control's GX suite, failures are
+          matched against approved exceptions, and the result is written as a new
+          version to `ccm.control_results` and, with all its artefacts, to the evidence
+          store and ledger.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ccm import clock
+from ccm.config import Settings
+from ccm.constants import DatasetKind, Status
+from ccm.controls.catalog import Catalog, Control, load_catalog
+from ccm.controls.exceptions import ExceptionRegister, load_exceptions
+from ccm.controls.gx_runner import CONTROL_LEVEL_ENTITY, ENTITY_COLUMN, SuiteRunner, ValidationOutcome
+from ccm.controls.inputs import InputAssessment, ManifestIndex, assess
+from ccm.evidence.ledger import Ledger
+from ccm.evidence.records import (
+    canonical_json,
+    evaluation_record_key,
+    file_hash_or_none,
+    git_commit,
+    population_key,
+)
+from ccm.evidence.store import EvidenceStore, sha256_bytes
+from ccm.lake import Lake
+from ccm.manifests import RunContext, read_manifests
+from ccm.periods import Period, as_utc, iter_days, periods_closing_in
+from ccm.sources.registry import dataset_kinds, get_dataset
+from ccm.transform import load_manifest, model_files
+from ccm.warehouse import connect, ensure_schema
+
+log = logging.getLogger(__name__)
+
+GX_RESULTS = "gx/validations"
+GX_DOCS = "gx/docs"
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: Status
+    failing: tuple[str, ...] = ()
+    excepted: tuple[str, ...] = ()
+    exception_ids: tuple[str, ...] = ()
+
+
+def decide(control: Control, period: Period, outcome_failing: tuple[str, ...],
+           exceptions: ExceptionRegister) -> Decision:
+    """pass / fail / excepted from the failing entities and the approved exceptions."""
+    if not outcome_failing:
+        return Decision(Status.PASS)
+    excepted, exception_ids, uncovered = [], [], []
+    for entity in outcome_failing:
+        covering = None if entity == CONTROL_LEVEL_ENTITY else exceptions.covering(control.control_id, entity, period)
+        if covering:
+            excepted.append(entity)
+            exception_ids.append(covering.exception_id)
+        else:
+            uncovered.append(entity)
+    status = Status.FAIL if uncovered else Status.EXCEPTED
+    return Decision(status, tuple(outcome_failing), tuple(excepted), tuple(exception_ids))
+
+
+@dataclass
+class Runtime:
+    """What a step needs, loaded once: settings, control matrix, exceptions, stores."""
+
+    settings: Settings
+    catalog: Catalog
+    exceptions: ExceptionRegister
+    lake: Lake
+    evidence: EvidenceStore
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, settings: Settings) -> Runtime:
+        catalog = load_catalog(settings.controls_path, dataset_kinds())
+        exceptions = load_exceptions(settings.exceptions_path, {c.control_id for c in catalog})
+        return cls(
+            settings=settings, catalog=catalog, exceptions=exceptions,
+            lake=Lake(settings.lake_uri, settings.s3_endpoint_url),
+            evidence=EvidenceStore(settings.evidence_uri, settings.s3_endpoint_url, settings.evidence_retention_days),
+        )
+
+
+# planning -----------------------------------------------------------------------------
+
+def _current_event_files(lake: Lake, index: ManifestIndex, control: Control,
+                         period: Period) -> dict[str, list[tuple[str, str]]]:
+    """The lake files holding each event dataset's rows for the period, with their SHA-256."""
+    files: dict[str, list[tuple[str, str]]] = {}
+    for requirement in control.sources:
+        dataset = get_dataset(requirement.dataset)
+        if dataset.kind is not DatasetKind.EVENT:
+            continue
+        found = []
+        for day in iter_days(period.start, period.end):
+            for path in lake.list_files(lake.partition_dir(dataset, day)):
+                found.append((path, index.file_hashes.get(path, "unknown")))
+        files[requirement.dataset] = found
+    return files
+
+
+def plan(runtime: Runtime, interval_start: datetime, interval_end: datetime, run: RunContext,
+         control_ids: list[str] | None = None) -> list[InputAssessment]:
+    """Decide what this run evaluates and write the plan to the warehouse."""
+    settings = runtime.settings
+    interval_start, interval_end = as_utc(interval_start), as_utc(interval_end)
+    index = ManifestIndex(read_manifests(runtime.lake))
+    lookback_start = interval_start - settings.late_data_lookback
+    planned: list[tuple[Control, InputAssessment]] = []
+    with connect(settings.warehouse_path) as con:
+        ensure_schema(con)
+        current = {
+            (row[0], as_utc(row[1])): row[2]
+            for row in con.execute(
+                "select control_id, period_start, input_fingerprint from ccm.current_results"
+            ).fetchall()
+        }
+        for control in runtime.catalog.select(control_ids):
+            for period in periods_closing_in(lookback_start, interval_end, control.frequency):
+                assessment = assess(control, period, index, _current_event_files(runtime.lake, index, control, period))
+                closed_in_run = period.end > interval_start
+                previous = current.get((control.control_id, period.start))
+                if closed_in_run or (previous is not None and previous != assessment.fingerprint):
+                    planned.append((control, assessment))
+        con.execute("delete from ccm.evaluation_plan")
+        con.execute("delete from ccm.plan_inputs")
+        for control, assessment in planned:
+            period = assessment.period
+            con.execute(
+                "insert into ccm.evaluation_plan values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [f"{control.control_id}/{period.label}", control.control_id, control.population_model,
+                 period.start, period.end, assessment.complete, assessment.reason or None,
+                 assessment.fingerprint,
+                 json.dumps([{"dataset": d.dataset, "complete": d.complete, "observed_at": d.observed_at,
+                              "manifests": d.manifests, "files": d.files} for d in assessment.datasets],
+                            default=str),
+                 run.run_id],
+            )
+            for dataset in assessment.datasets:
+                if dataset.observed_at is None:
+                    continue
+                for path, _sha in dataset.files:
+                    con.execute("insert into ccm.plan_inputs values (?, ?, ?, ?, ?, ?, ?)",
+                                [control.control_id, control.population_model, period.start, period.end,
+                                 dataset.dataset, dataset.observed_at, runtime.lake.uri_of(path)])
+    log.info("planned %s control-periods (%s with complete inputs)", len(planned),
+             sum(1 for _, a in planned if a.complete))
+    return [a for _, a in planned]
+
+
+def planned_models(settings: Settings) -> list[str]:
+    with connect(settings.warehouse_path) as con:
+        ensure_schema(con)
+        rows = con.execute(
+            "select distinct population_model from ccm.evaluation_plan where inputs_complete order by 1"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+# evaluation ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    evaluation_id: str
+    control_id: str
+    period: Period
+    version: int
+    status: Status
+    population_size: int | None
+    failing: tuple[str, ...]
+    excepted: tuple[str, ...]
+    reason: str | None
+    evidence_path: str
+
+
+def _population_frame(con: Any, model: str, period: Period) -> Any:
+    frame = con.execute(
+        f'select * from controls."{model}" where period_start = ? order by {ENTITY_COLUMN}', [period.start]
+    ).df()
+    if ENTITY_COLUMN not in frame.columns:
+        raise RuntimeError(f"population model {model} has no {ENTITY_COLUMN} column")
+    return frame
+
+
+def _frame_to_parquet(frame: Any) -> bytes:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
+
+
+def evaluate(runtime: Runtime, run: RunContext) -> list[EvaluationResult]:
+    """Evaluate every planned control-period; returns the results written."""
+    settings = runtime.settings
+    store = runtime.evidence
+    ledger = Ledger(store)
+    gx_root = store.local_path("") if store.is_local else settings.data_dir / "evidence-staging"
+    runner: SuiteRunner | None = None
+    dbt_manifest = load_manifest(settings)
+    commit = git_commit(settings.project_dir)
+    results: list[EvaluationResult] = []
+    with connect(settings.warehouse_path) as con:
+        ensure_schema(con)
+        rows = con.execute(
+            "select control_id, period_start, period_end, inputs_complete, not_tested_reason, input_fingerprint, "
+            "input_files from ccm.evaluation_plan order by control_id, period_start"
+        ).fetchall()
+        for control_id, start, end, complete, reason, fingerprint, input_files in rows:
+            control = runtime.catalog.get(control_id)
+            period = Period(as_utc(start), as_utc(end))
+            evaluation_id = uuid.uuid4().hex
+            started_at = clock.now()
+            outcome: ValidationOutcome | None = None
+            population_bytes: bytes | None = None
+            population_size: int | None = None
+            decision = Decision(Status.NOT_TESTED)
+            if complete:
+                try:
+                    frame = _population_frame(con, control.population_model, period)
+                    population_size = len(frame)
+                    population_bytes = _frame_to_parquet(frame)
+                    if runner is None:
+                        runner = SuiteRunner(settings.gx_dir / "suites", gx_root / GX_RESULTS, gx_root / GX_DOCS)
+                    outcome = runner.validate(control.suite, frame, f"{period.label}__{evaluation_id[:12]}",
+                                              started_at)
+                    decision = decide(control, period, outcome.failing_entity_ids, runtime.exceptions)
+                    reason = "; ".join(outcome.failed_expectations) or None
+                except Exception as exc:  # the test could not run: never a pass
+                    log.exception("%s %s: the test could not run", control_id, period.label)
+                    decision = Decision(Status.NOT_TESTED)
+                    reason = f"the test could not run: {type(exc).__name__}: {exc}"
+            version = 1 + (con.execute(
+                "select coalesce(max(version), 0) from ccm.control_results where control_id = ? and period_start = ?",
+                [control_id, period.start]).fetchone()[0])
+            record = _write_evidence(
+                runtime, ledger, control, period, evaluation_id, version, decision, reason, fingerprint,
+                json.loads(input_files) if input_files else [], outcome, population_bytes, population_size,
+                dbt_manifest, commit, run, started_at, gx_root,
+            )
+            con.execute(
+                "insert into ccm.control_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [evaluation_id, control_id, period.start, period.end, version, decision.status.value,
+                 population_size, len(decision.failing), len(decision.excepted), list(decision.failing),
+                 list(decision.excepted), list(decision.exception_ids), reason,
+                 record["gx"]["result_path"] if record["gx"] else None,
+                 record["gx"]["docs_path"] if record["gx"] else None,
+                 record["population"]["path"] if record["population"] else None,
+                 record["population"]["sha256"] if record["population"] else None,
+                 fingerprint, record["key"], record["ledger_seq"], started_at, run.dag_id, run.run_id,
+                 run.try_number],
+            )
+            results.append(EvaluationResult(evaluation_id, control_id, period, version, decision.status,
+                                             population_size, decision.failing, decision.excepted, reason,
+                                             record["key"]))
+    if runner is not None:
+        runner.build_docs()
+        if not store.is_local:
+            _copy_staged_gx(store, gx_root)
+    log.info("evaluated %s control-periods: %s", len(results),
+             {s.value: sum(1 for r in results if r.status is s) for s in Status})
+    return results
+
+
+def _copy_staged_gx(store: EvidenceStore, staging: Any) -> None:
+    for path in sorted(staging.rglob("*")):
+        if path.is_file():
+            relative = path.relative_to(staging).as_posix()
+            if relative.startswith(GX_RESULTS) or not store.exists(relative):
+                store.put_file(relative, path)
+
+
+def _write_evidence(runtime: Runtime, ledger: Ledger, control: Control, period: Period, evaluation_id: str,
+                    version: int, decision: Decision, reason: str | None, fingerprint: str,
+                    inputs: list[dict[str, Any]], outcome: ValidationOutcome | None,
+                    population_bytes: bytes | None, population_size: int | None,
+                    dbt_manifest: dict[str, Any], commit: str, run: RunContext, started_at: datetime,
+                    gx_root: Any) -> dict[str, Any]:
+    settings = runtime.settings
+    store = runtime.evidence
+    population = None
+    if population_bytes is not None:
+        key = population_key(control.control_id, period.label, evaluation_id)
+        population = {"path": key, "sha256": store.put(key, population_bytes), "rows": population_size}
+    gx = None
+    if outcome is not None:
+        result_relative = outcome.result_path.relative_to(gx_root).as_posix()
+        gx = {"result_path": result_relative, "result_sha256": file_hash_or_none(outcome.result_path),
+              "docs_path": f"{GX_DOCS}/{outcome.docs_relative_path}", "success": outcome.success,
+              "failed_expectations": list(outcome.failed_expectations), "statistics": outcome.statistics}
+    model_sql, compiled_sql = model_files(settings, dbt_manifest, control.population_model)
+    applied = [e.as_dict() for e in runtime.exceptions.for_control(control.control_id)
+               if e.exception_id in decision.exception_ids]
+    record: dict[str, Any] = {
+        "evaluation_id": evaluation_id,
+        "control": {"control_id": control.control_id, "title": control.title, "criteria": list(control.criteria),
+                    "frequency": control.frequency.value, "owner": control.owner},
+        "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
+        "version": version,
+        "status": decision.status.value,
+        "reason": reason,
+        "population": population,
+        "failing_entity_ids": list(decision.failing),
+        "excepted_entity_ids": list(decision.excepted),
+        "exceptions_applied": applied,
+        "gx": gx,
+        "inputs": {"fingerprint": fingerprint, "datasets": inputs},
+        "code": {
+            "git_commit": commit,
+            "controls_yml_sha256": file_hash_or_none(settings.controls_path),
+            "exceptions_yml_sha256": file_hash_or_none(settings.exceptions_path),
+            "dbt_model": control.population_model,
+            "dbt_model_sha256": file_hash_or_none(model_sql),
+            "dbt_compiled_sha256": file_hash_or_none(compiled_sql),
+            "gx_suite": control.suite,
+            "gx_suite_sha256": file_hash_or_none(settings.gx_dir / "suites" / f"{control.suite}.json"),
+        },
+        "run": {"dag_id": run.dag_id, "run_id": run.run_id, "try_number": run.try_number, "task_id": run.task_id,
+                "started_at": started_at.isoformat(), "finished_at": clock.now().isoformat()},
+    }
+    key = evaluation_record_key(control.control_id, period.label, version, evaluation_id)
+    digest = store.put(key, canonical_json(record))
+    entry = ledger.append("evaluation", {
+        "evaluation_id": evaluation_id, "control_id": control.control_id, "period_start": period.start.isoformat(),
+        "version": version, "status": decision.status.value, "record": key, "record_sha256": digest,
+    }, recorded_at=clock.now().isoformat())
+    return {"key": key, "sha256": digest, "ledger_seq": entry.seq, "gx": gx, "population": population}
+
+

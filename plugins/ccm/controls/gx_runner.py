@@ -1,0 +1,143 @@
+"""Great Expectations as the control test: one validation per (control, period) batch.
+
+The suites are committed JSON files in `expectations/suites/` (the pass criterion lives
+there, so the test an auditor reads in Data Docs is the test that ran). Validation
+results and Data Docs are written by GX's own filesystem stores into the evidence area.
+GX is imported here and only here, inside functions the DAG calls at run time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ccm.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+ENTITY_COLUMN = "entity_id"
+CONTROL_LEVEL_ENTITY = "(control)"  # a table-level expectation failed; no single entity to except
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    success: bool
+    failing_entity_ids: tuple[str, ...]
+    failed_expectations: tuple[str, ...]
+    result_path: Path  # the GX validation result JSON
+    docs_relative_path: str  # the Data Docs page, relative to the docs site root
+    statistics: dict[str, Any] = field(default_factory=dict)
+
+
+class SuiteRunner:
+    """Holds one in-process GX context for a whole evaluate step (context creation is the slow part)."""
+
+    def __init__(self, suites_dir: Path, results_dir: Path, docs_dir: Path) -> None:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import DataContextConfig, ProgressBarsConfig
+
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
+        self.suites_dir, self.results_dir, self.docs_dir = Path(suites_dir), Path(results_dir), Path(docs_dir)
+        self.results_dir.mkdir(parents=True, exist_ok=True)
+        self.docs_dir.mkdir(parents=True, exist_ok=True)
+
+        def filesystem(directory: Path) -> dict[str, str]:
+            return {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(directory)}
+
+        memory = {"class_name": "InMemoryStoreBackend"}
+        config = DataContextConfig(
+            stores={
+                "expectations_store": {"class_name": "ExpectationsStore", "store_backend": filesystem(self.suites_dir)},
+                "validation_results_store": {"class_name": "ValidationResultsStore",
+                                             "store_backend": filesystem(self.results_dir)},
+                "checkpoint_store": {"class_name": "CheckpointStore", "store_backend": memory},
+                "validation_definition_store": {"class_name": "ValidationDefinitionStore", "store_backend": memory},
+            },
+            expectations_store_name="expectations_store",
+            validation_results_store_name="validation_results_store",
+            checkpoint_store_name="checkpoint_store",
+            data_docs_sites={"evidence": {
+                "class_name": "SiteBuilder", "store_backend": filesystem(self.docs_dir),
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }},
+            analytics_enabled=False,
+            progress_bars=ProgressBarsConfig(globally=False),
+        )
+        self._gx = gx
+        self.context = gx.get_context(project_config=config, mode="ephemeral")
+        self._datasource = self.context.data_sources.add_pandas("populations")
+        self._definitions: dict[str, Any] = {}
+        self._result_ids: list[Any] = []
+
+    def _definition(self, suite_name: str) -> Any:
+        if suite_name not in self._definitions:
+            if not (self.suites_dir / f"{suite_name}.json").exists():
+                raise ConfigError(f"GX suite {suite_name!r} not found in {self.suites_dir}")
+            suite = self.context.suites.get(suite_name)
+            asset = self._datasource.add_dataframe_asset(suite_name)
+            batch = asset.add_batch_definition_whole_dataframe("period")
+            definition = self._gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)
+            self._definitions[suite_name] = self.context.validation_definitions.add(definition)
+        return self._definitions[suite_name]
+
+    def validate(self, suite_name: str, population: Any, run_name: str, run_time: datetime) -> ValidationOutcome:
+        """Validate one population (a pandas DataFrame with `entity_id`) against a suite."""
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        definition = self._definition(suite_name)
+        result = definition.run(
+            batch_parameters={"dataframe": population},
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ENTITY_COLUMN]},
+            run_id=RunIdentifier(run_name=run_name, run_time=run_time),
+        )
+        failing: set[str] = set()
+        failed: list[str] = []
+        for expectation_result in result.results:
+            if expectation_result.success:
+                continue
+            config = expectation_result.expectation_config
+            failed.append(f"{config.type}({', '.join(f'{k}={v}' for k, v in sorted(config.kwargs.items()) if k != 'batch_id')})")
+            if expectation_result.exception_info and expectation_result.exception_info.get("raised_exception"):
+                raise RuntimeError(f"GX expectation {config.type} raised: "
+                                   f"{expectation_result.exception_info.get('exception_message')}")
+            index_list = (expectation_result.result or {}).get("unexpected_index_list")
+            if index_list:
+                failing.update(str(row[ENTITY_COLUMN]) for row in index_list)
+            else:
+                failing.add(CONTROL_LEVEL_ENTITY)
+        identifier = self._result_identifier(suite_name, run_name, run_time)
+        result_path = self.results_dir.joinpath(*identifier.to_tuple()).with_suffix(".json")
+        if not result_path.is_file():
+            raise RuntimeError(f"GX did not store the validation result where expected: {result_path}")
+        self._result_ids.append(identifier)
+        docs_path = "validations/" + "/".join(identifier.to_tuple()) + ".html"
+        return ValidationOutcome(
+            success=bool(result.success), failing_entity_ids=tuple(sorted(failing)),
+            failed_expectations=tuple(failed), result_path=result_path, docs_relative_path=docs_path,
+            statistics=dict(result.statistics),
+        )
+
+    def _result_identifier(self, suite_name: str, run_name: str, run_time: datetime) -> Any:
+        from great_expectations.core.run_identifier import RunIdentifier
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
+
+        # the batch identifier GX uses for a fluent dataframe asset: "<datasource>-<asset>"
+        return ValidationResultIdentifier(
+            ExpectationSuiteIdentifier(suite_name), RunIdentifier(run_name=run_name, run_time=run_time),
+            f"{self._datasource.name}-{suite_name}",
+        )
+
+    def build_docs(self) -> Path:
+        """Render Data Docs pages for this step's results (and the suites), then the index."""
+        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+        suites = [ExpectationSuiteIdentifier(name) for name in self._definitions]
+        if self._result_ids or suites:
+            self.context.build_data_docs(resource_identifiers=[*suites, *self._result_ids])
+        return self.docs_dir / "index.html"

@@ -1,0 +1,123 @@
+"""The answer key: what every control should conclude for every period of the window.
+
+Computed from the simulated world directly (never from the API, the lake or the
+warehouse), so it is an independent oracle for the whole pipeline. Rows:
+(control_id, period_start, entity_id, expected_status); the row with an empty entity_id
+is the control-period's status, the others name each failing or excepted entity.
+The pipeline never reads this file.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ccm.constants import Frequency, Status
+from ccm.controls.exceptions import ControlException
+from ccm.demo.spec import ANSWER_KEY_FILE, DemoSpec
+from ccm.demo.world import okta
+from ccm.periods import Period, periods_closing_in
+
+
+@dataclass(frozen=True)
+class Expected:
+    control_id: str
+    period: Period
+    status: Status
+    failing: tuple[str, ...] = ()
+    excepted: tuple[str, ...] = ()
+
+
+@dataclass
+class WorldView:
+    """What the oracles may look at."""
+
+    spec: DemoSpec
+    okta_users: list[dict]
+    outages: list[dict]
+    exceptions: list[ControlException]
+
+    def source_down(self, source: str, moment: datetime) -> bool:
+        return any(o["source"] == source and o["start"] <= moment.isoformat().replace("+00:00", "Z") < o["end"]
+                   for o in self.outages)
+
+
+# one oracle per control: (view, period) -> failing entity ids, or None for not_tested
+Oracle = Callable[[WorldView, Period], list[str] | None]
+
+
+def oracle_okta_mfa(view: WorldView, period: Period) -> list[str] | None:
+    observed = view.spec.observation_time(period.end)
+    if view.source_down("okta", observed):
+        return None
+    failing = []
+    for user in view.okta_users:
+        status, _ = okta.status_at(user, observed)
+        if status not in okta.CAN_SIGN_IN:
+            continue
+        active = [f for f in okta.factors_at(user, observed)
+                  if f["status"] == "ACTIVE" and f["factorType"] != "question"]
+        if not active:
+            failing.append(user["id"])
+    return failing
+
+
+ORACLES: dict[str, tuple[Frequency, Oracle]] = {
+    "iam_okta_mfa": (Frequency.DAILY, oracle_okta_mfa),
+}
+
+
+def expected_results(view: WorldView) -> list[Expected]:
+    results = []
+    for control_id, (frequency, oracle) in sorted(ORACLES.items()):
+        for period in periods_closing_in(view.spec.window_start, view.spec.window_end, frequency):
+            if period.start < view.spec.window_start:
+                continue
+            failing = oracle(view, period)
+            if failing is None:
+                results.append(Expected(control_id, period, Status.NOT_TESTED))
+                continue
+            excepted = tuple(sorted(
+                e for e in failing
+                if any(x.covers(control_id, e, period) for x in view.exceptions)
+            ))
+            if not failing:
+                status = Status.PASS
+            elif len(excepted) == len(failing):
+                status = Status.EXCEPTED
+            else:
+                status = Status.FAIL
+            results.append(Expected(control_id, period, status, tuple(sorted(failing)), excepted))
+    return results
+
+
+def write_answer_key(demo_dir: Path, results: list[Expected]) -> Path:
+    path = Path(demo_dir) / ANSWER_KEY_FILE
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["control_id", "period_start", "entity_id", "expected_status"])
+        for result in results:
+            writer.writerow([result.control_id, result.period.label, "", result.status.value])
+            for entity in result.failing:
+                status = Status.EXCEPTED if entity in result.excepted else Status.FAIL
+                writer.writerow([result.control_id, result.period.label, entity, status.value])
+    return path
+
+
+def read_answer_key(demo_dir: Path) -> dict[tuple[str, str], dict]:
+    """{(control_id, period_label): {"status": ..., "failing": set, "excepted": set}}"""
+    key: dict[tuple[str, str], dict] = {}
+    with open(Path(demo_dir) / ANSWER_KEY_FILE, newline="") as handle:
+        for row in csv.DictReader(handle):
+            slot = key.setdefault((row["control_id"], row["period_start"]),
+                                  {"status": None, "failing": set(), "excepted": set()})
+            if not row["entity_id"]:
+                slot["status"] = row["expected_status"]
+            else:
+                slot["failing"].add(row["entity_id"])
+                if row["expected_status"] == Status.EXCEPTED:
+                    slot["excepted"].add(row["entity_id"])
+    return key

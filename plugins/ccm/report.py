@@ -1,0 +1,66 @@
+"""The status index: every control's current result per period, linking into the evidence.
+
+A static HTML page (no scripts, no CDN) regenerated after each run at
+`<data_dir>/reports/index.html`; it links to the GX Data Docs page, the evaluation record
+and the population file of each result in the evidence store.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from ccm import clock
+from ccm.config import Settings
+from ccm.controls.catalog import load_catalog
+from ccm.warehouse import connect, ensure_schema
+
+
+def templates() -> Environment:
+    return Environment(loader=PackageLoader("ccm", "templates"), autoescape=select_autoescape(["html", "j2"]),
+                       trim_blocks=True, lstrip_blocks=True)
+
+
+def current_results(settings: Settings) -> list[dict[str, Any]]:
+    with connect(settings.warehouse_path) as con:
+        ensure_schema(con)
+        cursor = con.execute(
+            "select control_id, period_start, period_end, version, status, population_size, failing_count, "
+            "excepted_count, failing_entity_ids, reason, data_docs_path, evidence_path, population_path, run_id "
+            "from ccm.current_results order by control_id, period_start"
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def write_index(settings: Settings) -> Path:
+    out_dir = settings.data_dir / "reports"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    catalog = load_catalog(settings.controls_path)
+    rows = current_results(settings)
+    evidence_root = Path(settings.evidence_uri) if not settings.evidence_uri.startswith("s3://") else None
+
+    def link(relative: str | None) -> str | None:
+        if not relative or evidence_root is None:
+            return None
+        return os.path.relpath(evidence_root / relative, out_dir)
+
+    for row in rows:
+        row["docs_href"] = link(row["data_docs_path"])
+        row["record_href"] = link(row["evidence_path"])
+        row["population_href"] = link(row["population_path"])
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    html = templates().get_template("index.html.j2").render(
+        controls={c.control_id: c for c in catalog}, rows=rows, counts=counts,
+        generated_at=clock.now(), docs_index=link("gx/docs/index.html"),
+    )
+    path = out_dir / "index.html"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(html)
+    tmp.replace(path)
+    return path

@@ -1,0 +1,1 @@
+"""Source connectors. Each module declares its datasets and how to fetch them."""

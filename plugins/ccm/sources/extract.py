@@ -1,0 +1,151 @@
+"""Running one extract: fetch everything, map it, then write it completely or not at all.
+
+The fetcher yields source records and notes pages, API-reported totals and input files
+in a FetchLog. Nothing touches the lake until the whole interval has been fetched and
+every record mapped. Then:
+- complete: the interval is written (events replace their interval, snapshots append
+  one observation) and the manifest says so;
+- incomplete: records were quarantined or the API's total disagrees with what arrived;
+  the raw data is NOT written (the lake keeps what it had), the quarantined records are
+  kept beside it with their reasons, and the manifest says incomplete;
+- failed: the fetch raised; nothing is written, the manifest records the error, and the
+  error is raised again so the orchestrator retries and shows the failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ccm import clock
+from ccm.constants import DatasetKind, ExtractStatus
+from ccm.errors import RecordError
+from ccm.manifests import ExtractManifest, InputFile, RunContext, write_manifest
+from ccm.periods import as_utc
+
+if TYPE_CHECKING:
+    from ccm.datasets import Dataset
+    from ccm.lake import Lake
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FetchLog:
+    """What a fetcher reports besides the records themselves."""
+
+    pages: int = 0
+    api_total: int | None = None
+    inputs: list[InputFile] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    # records a fetcher rejected before mapping (unreadable file, record it cannot place)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    def reject(self, reason: str, where: str, record: Any = None) -> None:
+        self.rejected.append({"reason": reason, "where": where, "record": record})
+
+
+@dataclass(frozen=True)
+class Interval:
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", as_utc(self.start))
+        object.__setattr__(self, "end", as_utc(self.end))
+        if self.end <= self.start:
+            raise ValueError(f"empty interval {self.start} .. {self.end}")
+
+
+Fetcher = Callable[[Interval, FetchLog], Iterable[Any]]
+
+
+def run_extract(
+    dataset: Dataset,
+    interval: Interval,
+    fetch: Fetcher,
+    lake: Lake,
+    run: RunContext | None = None,
+    drop_outside_interval: bool = False,
+) -> ExtractManifest:
+    """Fetch, map and store one dataset for one interval; returns the manifest written."""
+    run = run or RunContext()
+    extract_id = uuid.uuid4().hex
+    started_at = clock.now()
+    started = time.monotonic()
+    observed_at = started_at if dataset.kind is DatasetKind.SNAPSHOT else None
+    fetch_log = FetchLog()
+    manifest = ExtractManifest(
+        extract_id=extract_id, source=dataset.source, dataset=dataset.name, kind=dataset.kind,
+        interval_start=interval.start, interval_end=interval.end, status=ExtractStatus.FAILED,
+        started_at=started_at, finished_at=started_at, observed_at=observed_at, run=run,
+    )
+    rows: list[dict[str, Any]] = []
+    quarantined: list[dict[str, Any]] = []
+    try:
+        for position, record in enumerate(fetch(interval, fetch_log)):
+            try:
+                row = dataset.to_row(record, position, observed_at)
+            except RecordError as exc:
+                quarantined.append({"reason": exc.reason, "where": exc.record_ref, "record": record})
+                continue
+            if dataset.kind is DatasetKind.EVENT:
+                moment = row[dataset.time_column]
+                if not interval.start <= moment < interval.end:
+                    if not drop_outside_interval:
+                        quarantined.append({
+                            "reason": f"{dataset.time_column} {moment.isoformat()} is outside the requested interval",
+                            "where": dataset.record_ref(record, position), "record": record,
+                        })
+                    continue
+            rows.append(row)
+    except Exception as exc:
+        manifest.error = f"{type(exc).__name__}: {exc}"
+        _finish(manifest, fetch_log, started)
+        write_manifest(lake, manifest)
+        log.error("%s: extract of %s .. %s failed: %s", dataset.key, interval.start, interval.end, manifest.error)
+        raise
+
+    quarantined = fetch_log.rejected + quarantined
+    manifest.quarantined = len(quarantined)
+    manifest.quarantine_reasons = dict(Counter(q["reason"] for q in quarantined).most_common(20))
+    manifest.quarantine_path = lake.quarantine(dataset, extract_id, quarantined)
+    total_mismatch = fetch_log.api_total is not None and fetch_log.api_total != len(rows) + len(quarantined)
+    if quarantined or total_mismatch:
+        manifest.status = ExtractStatus.INCOMPLETE
+        if total_mismatch:
+            manifest.notes.append(
+                f"the API reported {fetch_log.api_total} records but {len(rows) + len(quarantined)} arrived"
+            )
+        log.error("%s: incomplete extract (%s quarantined%s); the lake keeps its previous data for the interval",
+                  dataset.key, len(quarantined), ", total mismatch" if total_mismatch else "")
+    else:
+        import pyarrow as pa
+
+        table = pa.Table.from_pylist(rows, schema=dataset.arrow_schema)
+        if dataset.kind is DatasetKind.EVENT:
+            manifest.files_written = lake.replace_event_interval(dataset, interval.start, interval.end, table)
+        else:
+            manifest.files_written = lake.append_snapshot(dataset, table)
+        manifest.rows_written = len(rows)
+        manifest.status = ExtractStatus.COMPLETE
+    _finish(manifest, fetch_log, started)
+    write_manifest(lake, manifest)
+    log.info("%s: %s, %s rows, %s pages, %s quarantined", dataset.key, manifest.status.value,
+             manifest.rows_written, manifest.pages, manifest.quarantined)
+    return manifest
+
+
+def _finish(manifest: ExtractManifest, fetch_log: FetchLog, started: float) -> None:
+    manifest.pages = fetch_log.pages
+    manifest.api_total = fetch_log.api_total
+    manifest.inputs = list(fetch_log.inputs)
+    manifest.notes = [*manifest.notes, *fetch_log.notes]
+    manifest.finished_at = clock.now()
+    manifest.duration_s = round(time.monotonic() - started, 3)

@@ -1,0 +1,231 @@
+"""HTTP client shared by the SaaS sources (Okta, Google Workspace, GitHub).
+
+Retries 429 and 5xx responses and transport errors with exponential back-off, honouring
+`Retry-After` and the rate-limit reset headers (Okta `X-Rate-Limit-Reset`, GitHub
+`x-ratelimit-reset`), measured against the server's own `Date` header so client clock
+skew does not matter. Both the number of attempts and the total time spent waiting are
+bounded. Pagination follows `Link: rel="next"` and refuses to loop.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+
+from ccm.errors import SourceError
+
+log = logging.getLogger(__name__)
+
+_LINK_RE = re.compile(r'<([^>]+)>\s*;\s*rel="?([^";]+)"?')
+
+
+class Secret(str):
+    """A string that never shows itself in reprs, logs or tracebacks."""
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+
+@dataclass(frozen=True)
+class HttpSourceConfig:
+    source: str
+    base_url: str
+    token: Secret = field(repr=False)
+    auth_header: str = "Authorization"
+    auth_prefix: str = "Bearer "
+    timeout_s: float = 30.0
+    max_attempts: int = 6
+    max_wait_s: float = 60.0  # longest single back-off
+    max_total_wait_s: float = 300.0  # give up after waiting this long in total
+    backoff_base_s: float = 0.5
+    max_pages: int = 10_000
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.base_url.startswith(("http://", "https://")):
+            raise SourceError(self.source, f"base URL must start with http:// or https://, got {self.base_url!r}")
+        if not self.token:
+            raise SourceError(self.source, "no API token configured")
+
+
+class RetryableResponse(Exception):
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+def parse_link_header(value: str | None) -> dict[str, str]:
+    if not value:
+        return {}
+    return {rel: url for url, rel in _LINK_RE.findall(value)}
+
+
+def _server_now(response: httpx.Response) -> float:
+    date = response.headers.get("date")
+    if date:
+        parsed = email.utils.parsedate_to_datetime(date)
+        if parsed is not None:
+            return parsed.timestamp()
+    return time.time()
+
+
+def suggested_wait(response: httpx.Response) -> float | None:
+    """Seconds the server asks us to wait, from Retry-After or a rate-limit reset header."""
+    retry_after = response.headers.get("retry-after")
+    if retry_after:
+        if retry_after.strip().isdigit():
+            return float(retry_after)
+        parsed = email.utils.parsedate_to_datetime(retry_after)
+        if parsed is not None:
+            return max(0.0, parsed.timestamp() - _server_now(response))
+    reset = response.headers.get("x-rate-limit-reset") or response.headers.get("x-ratelimit-reset")
+    remaining = response.headers.get("x-rate-limit-remaining") or response.headers.get("x-ratelimit-remaining")
+    if reset and (response.status_code == 429 or remaining == "0"):
+        try:
+            return max(0.0, float(reset) - _server_now(response)) + 1.0
+        except ValueError:
+            return None
+    return None
+
+
+class ApiClient:
+    """A small, bounded, retrying JSON client for one source."""
+
+    def __init__(self, config: HttpSourceConfig, transport: httpx.BaseTransport | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.config = config
+        self.requests = 0
+        self.retries = 0
+        self.waited_s = 0.0
+        self._sleep = sleep
+        headers = {"Accept": "application/json", "User-Agent": "ccm/0.1", **config.extra_headers}
+        headers[config.auth_header] = f"{config.auth_prefix}{config.token}"
+        self._client = httpx.Client(
+            base_url=config.base_url, headers=headers, timeout=config.timeout_s, transport=transport
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = None
+        if isinstance(exc, RetryableResponse):
+            wait = suggested_wait(exc.response)
+        if wait is None:
+            wait = self.config.backoff_base_s * (2 ** (state.attempt_number - 1))
+        wait = min(wait, self.config.max_wait_s)
+        if self.waited_s + wait > self.config.max_total_wait_s:
+            wait = max(0.0, self.config.max_total_wait_s - self.waited_s)
+        self.waited_s += wait
+        self.retries += 1
+        log.warning("%s: retrying in %.1fs after %s", self.config.source, wait, exc)
+        return wait
+
+    def _stop_on_wait_budget(self, state: RetryCallState) -> bool:
+        return self.waited_s >= self.config.max_total_wait_s
+
+    def get(self, url: str, params: dict[str, Any] | None = None) -> httpx.Response:
+        """GET with bounded retries; raises SourceError naming the request on final failure."""
+
+        def retryable(exc: BaseException) -> bool:
+            return isinstance(exc, RetryableResponse | httpx.TransportError)
+
+        def attempt() -> httpx.Response:
+            self.requests += 1
+            response = self._client.get(url, params=params)
+            if response.status_code == 429 or response.status_code >= 500:
+                raise RetryableResponse(response)
+            if response.status_code == 403 and response.headers.get("x-ratelimit-remaining") == "0":
+                raise RetryableResponse(response)  # GitHub primary rate limit
+            if response.status_code == 403 and "retry-after" in response.headers:
+                raise RetryableResponse(response)  # GitHub secondary rate limit
+            return response
+
+        retrying = Retrying(
+            retry=retry_if_exception(retryable),
+            stop=stop_after_attempt(self.config.max_attempts)
+            | stop_after_delay(self.config.max_total_wait_s * 2)
+            | self._stop_on_wait_budget,
+            wait=self._wait,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        target = self._describe(url, params)
+        try:
+            response = retrying(attempt)
+        except RetryableResponse as exc:
+            raise SourceError(
+                self.config.source,
+                f"GET {target} still failing after {self.requests} requests: HTTP {exc.response.status_code} "
+                f"{_snippet(exc.response.text)}",
+            ) from None
+        except httpx.TransportError as exc:
+            raise SourceError(
+                self.config.source, f"cannot reach {self.config.base_url} for GET {target}: {type(exc).__name__}: {exc}"
+            ) from None
+        if response.status_code >= 400:
+            raise SourceError(
+                self.config.source, f"GET {target} returned HTTP {response.status_code}: {_snippet(response.text)}"
+            )
+        return response
+
+    def get_json(self, url: str, params: dict[str, Any] | None = None) -> tuple[Any, httpx.Response]:
+        response = self.get(url, params)
+        try:
+            return response.json(), response
+        except ValueError:
+            raise SourceError(
+                self.config.source,
+                f"GET {self._describe(url, params)} returned a body that is not JSON "
+                f"({response.headers.get('content-type', 'no content-type')}): {_snippet(response.text)}",
+            ) from None
+
+    def paginate(self, url: str, params: dict[str, Any] | None = None,
+                 items: Callable[[Any], list[Any]] = lambda body: body) -> Iterator[tuple[list[Any], httpx.Response]]:
+        """Yield (items, response) per page, following Link rel="next" until there is none."""
+        seen: set[str] = set()
+        next_url: str | None = url
+        next_params = params
+        pages = 0
+        while next_url:
+            pages += 1
+            if pages > self.config.max_pages:
+                raise SourceError(self.config.source, f"more than {self.config.max_pages} pages from {url}; giving up")
+            body, response = self.get_json(next_url, next_params)
+            page_items = items(body)
+            if not isinstance(page_items, list):
+                raise SourceError(
+                    self.config.source, f"GET {self._describe(next_url, next_params)}: expected a JSON list of records"
+                )
+            yield page_items, response
+            following = parse_link_header(response.headers.get("link")).get("next")
+            if following and following in seen:
+                raise SourceError(self.config.source, f"pagination loops back to {following}")
+            if following:
+                seen.add(following)
+            next_url, next_params = following, None
+
+    def _describe(self, url: str, params: dict[str, Any] | None) -> str:
+        if params:
+            return str(httpx.URL(url, params=params))
+        return url
+
+
+def _snippet(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return repr(text[:limit] + ("…" if len(text) > limit else ""))

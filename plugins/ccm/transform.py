@@ -1,0 +1,76 @@
+"""dbt, run in-process through dbtRunner: staging views, populations, marts.
+
+The warehouse path and lake location reach dbt through environment variables read by
+`dbt/profiles.yml`; generated files (target/, logs/) go under the data directory so the
+project tree stays read-only and clean.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from ccm.config import Settings
+from ccm.errors import CcmError
+
+log = logging.getLogger(__name__)
+
+
+class TransformError(CcmError):
+    """dbt reported errors; the message names the failing models and tests."""
+
+
+def dbt_target_dir(settings: Settings) -> Path:
+    return settings.data_dir / "dbt" / "target"
+
+
+def run_dbt(settings: Settings, args: list[str], variables: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Invoke dbt; returns one dict per node result; raises TransformError on any error."""
+    from dbt.cli.main import dbtRunner
+
+    os.environ["CCM_WAREHOUSE"] = str(settings.warehouse_path)
+    os.environ["CCM_LAKE_URI"] = settings.lake_uri
+    target = dbt_target_dir(settings)
+    target.mkdir(parents=True, exist_ok=True)
+    command = [
+        *args,
+        "--project-dir", str(settings.dbt_project_dir),
+        "--profiles-dir", str(settings.dbt_project_dir),
+        "--target-path", str(target),
+        "--log-path", str(target.parent / "logs"),
+        "--vars", json.dumps(variables or {}),
+        "--quiet", "--no-use-colors",
+    ]
+    log.info("dbt %s", " ".join(args))
+    result = dbtRunner().invoke(command)
+    rows: list[dict[str, Any]] = []
+    failures: list[str] = []
+    for node_result in getattr(result.result, "results", None) or []:
+        status = str(node_result.status)
+        rows.append({"node": node_result.node.unique_id, "status": status,
+                     "message": node_result.message, "seconds": node_result.execution_time})
+        if status in {"error", "fail", "runtime error"}:
+            failures.append(f"{node_result.node.unique_id}: {node_result.message}")
+    if result.exception is not None:
+        raise TransformError(f"dbt {' '.join(args)} could not run: {result.exception}")
+    if failures or not result.success:
+        raise TransformError(f"dbt {' '.join(args)} failed: " + ("; ".join(failures) or "see dbt logs"))
+    return rows
+
+
+def load_manifest(settings: Settings) -> dict[str, Any]:
+    path = dbt_target_dir(settings) / "manifest.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def model_files(settings: Settings, manifest: dict[str, Any], model: str) -> tuple[Path | None, Path | None]:
+    """(source SQL, compiled SQL) of a model, from dbt's manifest."""
+    for node in manifest.get("nodes", {}).values():
+        if node.get("resource_type") == "model" and node.get("name") == model:
+            source = settings.dbt_project_dir / node["original_file_path"]
+            compiled = dbt_target_dir(settings) / "compiled" / node["package_name"] / node["original_file_path"]
+            return source, compiled
+    return None, None
