@@ -3,11 +3,16 @@
   (period, entity) for the periods the engine planned for it in this run.
 #}
 
+{# The model being built; inside a unit test, the model under test. #}
+{% macro population_model_name() -%}
+    {{ (model.get('tested_node_unique_id') or model.unique_id).split('.')[-1] }}
+{%- endmacro %}
+
 {# The periods to build: planned for this model, with complete inputs. #}
 {% macro control_periods() -%}
     select period_start, period_end
     from {{ ref('stg_ccm__evaluation_plan') }}
-    where population_model = '{{ this.name }}' and inputs_complete
+    where population_model = '{{ population_model_name() }}' and inputs_complete
 {%- endmacro %}
 
 {#
@@ -20,7 +25,7 @@
     from {{ ref(staging_model) }} as snap
     join {{ ref('stg_ccm__plan_inputs') }} as plan
       on plan.dataset = '{{ dataset }}'
-     and plan.population_model = '{{ this.name }}'
+     and plan.population_model = '{{ population_model_name() }}'
      and snap.lake_file = plan.lake_file
     where snap.observed_at between '{{ var("snapshots_from") }}'::timestamptz and '{{ var("snapshots_to") }}'::timestamptz
 {%- endmacro %}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ccm.constants import DatasetKind, ExtractStatus
@@ -79,6 +79,9 @@ class ExtractManifest:
     error: str | None = None
     duration_s: float = 0.0
     run: RunContext = field(default_factory=RunContext)
+    # the real (wall-clock) time the attempt was recorded: orders attempts that share a
+    # simulated started_at in the demo, and is what an operator correlates with logs
+    recorded_at: datetime | None = None
 
     @property
     def dataset_key(self) -> str:
@@ -87,7 +90,7 @@ class ExtractManifest:
     @property
     def relative_path(self) -> str:
         stamp = f"{self.interval_start:%Y%m%dT%H%M%S}_{self.interval_end:%Y%m%dT%H%M%S}"
-        return f"manifests/{self.source}/{self.dataset}/{stamp}_{self.started_at:%Y%m%dT%H%M%S%f}_{self.extract_id[:8]}.json"
+        return f"manifests/{self.source}/{self.dataset}/{stamp}_{self.extract_id}.json"
 
     def to_json(self) -> str:
         doc = asdict(self)
@@ -96,7 +99,7 @@ class ExtractManifest:
     @classmethod
     def from_json(cls, text: str) -> ExtractManifest:
         doc = json.loads(text)
-        for key in ("interval_start", "interval_end", "started_at", "finished_at", "observed_at"):
+        for key in ("interval_start", "interval_end", "started_at", "finished_at", "observed_at", "recorded_at"):
             if doc.get(key):
                 doc[key] = as_utc(doc[key])
         doc["kind"] = DatasetKind(doc["kind"])
@@ -114,6 +117,7 @@ def _json_default(value: Any) -> Any:
 
 
 def write_manifest(lake: Lake, manifest: ExtractManifest) -> str:
+    manifest.recorded_at = datetime.now(UTC)
     lake.write_bytes(manifest.relative_path, manifest.to_json().encode())
     return manifest.relative_path
 
@@ -122,4 +126,8 @@ def read_manifests(lake: Lake, dataset: Dataset | None = None) -> list[ExtractMa
     """Every manifest (of one dataset, or all), oldest attempt first."""
     directory = f"manifests/{dataset.source}/{dataset.name}" if dataset else "manifests"
     manifests = [ExtractManifest.from_json(lake.read_bytes(p).decode()) for p in lake.list_files(directory)]
-    return sorted(manifests, key=lambda m: (m.started_at, m.extract_id))
+    return sorted(manifests, key=attempt_order)
+
+
+def attempt_order(manifest: ExtractManifest) -> tuple:
+    return (manifest.started_at, manifest.recorded_at or manifest.started_at, manifest.extract_id)

@@ -45,7 +45,10 @@ def run_dbt(settings: Settings, args: list[str], variables: dict[str, Any] | Non
         "--quiet", "--no-use-colors",
     ]
     log.info("dbt %s", " ".join(args))
-    result = dbtRunner().invoke(command)
+    try:
+        result = dbtRunner().invoke(command)
+    finally:
+        _release_warehouse()
     rows: list[dict[str, Any]] = []
     failures: list[str] = []
     for node_result in getattr(result.result, "results", None) or []:
@@ -59,6 +62,18 @@ def run_dbt(settings: Settings, args: list[str], variables: dict[str, Any] | Non
     if failures or not result.success:
         raise TransformError(f"dbt {' '.join(args)} failed: " + ("; ".join(failures) or "see dbt logs"))
     return rows
+
+
+def _release_warehouse() -> None:
+    """dbt-duckdb keeps its DuckDB connection open in a class attribute after a run; close it,
+    so the next step (or a BI tool, or another process) can open the warehouse file."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        env = DuckDBConnectionManager._ENV
+        if env is not None:
+            env.close()
+            DuckDBConnectionManager._ENV = None
 
 
 def load_manifest(settings: Settings) -> dict[str, Any]:

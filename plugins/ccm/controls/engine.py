@@ -39,7 +39,7 @@ from ccm.evidence.records import (
     git_commit,
     population_key,
 )
-from ccm.evidence.store import EvidenceStore, sha256_bytes
+from ccm.evidence.store import EvidenceStore
 from ccm.lake import Lake
 from ccm.manifests import RunContext, read_manifests
 from ccm.periods import Period, as_utc, iter_days, periods_closing_in

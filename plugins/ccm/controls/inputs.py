@@ -16,7 +16,7 @@ from datetime import datetime
 
 from ccm.constants import DatasetKind, ExtractStatus
 from ccm.controls.catalog import Control, SourceRequirement
-from ccm.manifests import ExtractManifest
+from ccm.manifests import ExtractManifest, attempt_order
 from ccm.periods import Period
 from ccm.sources.registry import get_dataset
 
@@ -59,7 +59,7 @@ class ManifestIndex:
     def __init__(self, manifests: list[ExtractManifest]) -> None:
         self.by_dataset: dict[str, list[ExtractManifest]] = {}
         self.file_hashes: dict[str, str] = {}  # lake path -> SHA-256, from the manifests that wrote them
-        for manifest in sorted(manifests, key=lambda m: (m.started_at, m.extract_id)):
+        for manifest in sorted(manifests, key=attempt_order):
             self.by_dataset.setdefault(manifest.dataset_key, []).append(manifest)
             self.file_hashes.update({f.path: f.sha256 for f in manifest.files_written})
 
@@ -87,7 +87,7 @@ def _assess_snapshot(requirement: SourceRequirement, period: Period,
     in_window = [m for m in manifests if m.observed_at and period.end <= m.observed_at <= deadline]
     complete = [m for m in in_window if m.status is ExtractStatus.COMPLETE]
     if complete:
-        chosen = max(complete, key=lambda m: (m.observed_at, m.started_at))
+        chosen = max(complete, key=lambda m: (m.observed_at, *attempt_order(m)))
         return DatasetAssessment(
             requirement.dataset, True, observed_at=chosen.observed_at, manifests=(chosen.relative_path,),
             files=tuple((f.path, f.sha256) for f in chosen.files_written),

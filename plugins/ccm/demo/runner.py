@@ -92,9 +92,9 @@ def prepare_airflow(env: dict[str, str]) -> None:
 
 def run_days_in_airflow(first_day: datetime, days: int) -> int:
     """Child-process entry: one dag.test() per day; prints a progress line per run."""
-    from airflow.models.dagbag import DagBag
+    from airflow.dag_processing.dagbag import DagBag
 
-    dagbag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"], include_examples=False)
+    dagbag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     if dagbag.import_errors:
         print(PROGRESS + f"DAG import errors: {dagbag.import_errors}", flush=True)
         return 2

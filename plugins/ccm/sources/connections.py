@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ccm.errors import ConfigError
-from ccm.sources.http import Secret
+from ccm.sources.http_client import Secret
 
 
 @dataclass(frozen=True)

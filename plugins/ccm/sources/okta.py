@@ -15,7 +15,7 @@ from ccm.constants import DatasetKind
 from ccm.datasets import Column, ColumnType, Dataset
 from ccm.errors import SourceError
 from ccm.sources.extract import FetchLog, Interval
-from ccm.sources.http import ApiClient, HttpSourceConfig, Secret
+from ccm.sources.http_client import ApiClient, HttpSourceConfig, Secret
 
 SOURCE = "okta"
 CONN_ID = "okta_default"
@@ -124,6 +124,7 @@ def fetch_factors(client: ApiClient):
 FETCHERS = {USERS.name: fetch_users, FACTORS.name: fetch_factors}
 
 
-def make_client(connection: Any, **overrides: Any) -> ApiClient:
+def make_client(connection: Any, sleep: Any = None, **overrides: Any) -> ApiClient:
     """An Okta client from a Connection (host = org URL, password = API token)."""
-    return ApiClient(config_from_connection(connection.base_url, connection.password, **overrides))
+    config = config_from_connection(connection.base_url, connection.password, **overrides)
+    return ApiClient(config, sleep=sleep) if sleep else ApiClient(config)

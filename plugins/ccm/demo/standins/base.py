@@ -5,7 +5,10 @@ Faults are switched on through `POST /_standin/faults` (or `StandinServer.inject
   requests fail with that status (429s carry Retry-After and rate-limit headers);
 - {"kind": "truncate", "count": N}: the next N responses announce more bytes than they send;
 - {"kind": "non_json", "count": N}: the next N responses are an HTML error page with 200;
-- {"kind": "slow", "seconds": S, "count": N}: the next N responses are delayed.
+- {"kind": "slow", "seconds": S, "count": N}: the next N responses are delayed;
+- {"kind": "drop_field", "field": "id", "count": N}: the first record of the next N list
+  responses loses that field (a malformed record);
+- "after": K on any fault lets K matching requests through first (e.g. fail page 3).
 Scheduled outages (the demo's "API down for a day") come from the world itself.
 """
 
@@ -55,11 +58,13 @@ Handler = Callable[[Request], Response]
 
 @dataclass
 class Fault:
-    kind: str  # "status", "truncate", "non_json", "slow"
+    kind: str  # "status", "truncate", "non_json", "slow", "drop_field"
     count: int
     status: int = 500
     path: str = ""
     seconds: float = 0.0
+    after: int = 0
+    field: str = ""
 
 
 class StandinServer:
@@ -127,7 +132,8 @@ class StandinServer:
         kind = spec.get("kind", "status")
         with self._lock:
             self._faults.append(Fault(kind=kind, count=int(spec.get("count", 1)), status=int(spec.get("status", 500)),
-                                      path=str(spec.get("path", "")), seconds=float(spec.get("seconds", 0))))
+                                      path=str(spec.get("path", "")), seconds=float(spec.get("seconds", 0)),
+                                      after=int(spec.get("after", 0)), field=str(spec.get("field", ""))))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -137,6 +143,9 @@ class StandinServer:
         with self._lock:
             for fault in self._faults:
                 if fault.count > 0 and path.startswith(fault.path):
+                    if fault.after > 0:
+                        fault.after -= 1
+                        return None
                     fault.count -= 1
                     if fault.count == 0:
                         self._faults.remove(fault)
@@ -217,6 +226,9 @@ class StandinServer:
                         response = Response(500, server.error_body(500, f"{type(exc).__name__}: {exc}"))
                 if fault and fault.kind == "slow":
                     time.sleep(fault.seconds)
+                if fault and fault.kind == "drop_field" and isinstance(response.body, list) and response.body:
+                    response.body = [{k: v for k, v in response.body[0].items() if k != fault.field},
+                                     *response.body[1:]]
                 if fault and fault.kind == "non_json":
                     response = Response(200, raw=b"<html><body><h1>Bad Gateway</h1></body></html>",
                                         content_type="text/html")

@@ -145,7 +145,11 @@ class ApiClient:
         def retryable(exc: BaseException) -> bool:
             return isinstance(exc, RetryableResponse | httpx.TransportError)
 
+        attempts = 0
+
         def attempt() -> httpx.Response:
+            nonlocal attempts
+            attempts += 1
             self.requests += 1
             response = self._client.get(url, params=params)
             if response.status_code == 429 or response.status_code >= 500:
@@ -171,7 +175,7 @@ class ApiClient:
         except RetryableResponse as exc:
             raise SourceError(
                 self.config.source,
-                f"GET {target} still failing after {self.requests} requests: HTTP {exc.response.status_code} "
+                f"GET {target} still failing after {attempts} attempts: HTTP {exc.response.status_code} "
                 f"{_snippet(exc.response.text)}",
             ) from None
         except httpx.TransportError as exc:

@@ -1,0 +1,74 @@
+"""The DAG, run day by day through Airflow (dag.test on SQLite), concludes what the demo implies."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ccm.config import Settings
+from ccm.demo.answer_key import read_answer_key
+from ccm.report import current_results
+
+pytestmark = pytest.mark.integration
+
+DAYS = 4
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("airflow-demo") / "var"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CCM_"))}
+    env["CCM_DATA_DIR"] = str(data_dir)
+    ccm = str(Path(sys.executable).with_name("ccm"))
+    done = subprocess.run([ccm, "demo", "run", "--days", str(DAYS), "--employees", "40", "--window-days", "10"],
+                          env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return data_dir, done.stdout
+
+
+def test_results_match_the_answer_key_including_a_fail_and_a_not_tested_day(demo_run):
+    data_dir, _ = demo_run
+    key = read_answer_key(data_dir / "demo")
+    settings = Settings.from_env({"CCM_DATA_DIR": str(data_dir)})
+    results = {(r["control_id"], r["period_start"].strftime("%Y-%m-%d")): r for r in current_results(settings)}
+    assert len(results) == DAYS
+    statuses = set()
+    for (control_id, period), row in results.items():
+        expected = key[(control_id, period)]
+        assert row["status"] == expected["status"], (control_id, period, row["reason"])
+        assert set(row["failing_entity_ids"] or []) == expected["failing"], (control_id, period)
+        statuses.add(row["status"])
+    assert {"pass", "fail", "not_tested"} <= statuses
+    not_tested = [r for r in results.values() if r["status"] == "not_tested"]
+    assert all("okta.users" in r["reason"] and "HTTP 503" in r["reason"] for r in not_tested)
+
+
+def test_the_run_history_is_in_airflows_database(demo_run):
+    data_dir, _ = demo_run
+    with sqlite3.connect(data_dir / "airflow" / "airflow.db") as db:
+        runs = db.execute("select data_interval_start, state from dag_run where dag_id = 'ccm_controls' "
+                          "order by data_interval_start").fetchall()
+        tries = db.execute("select count(*) from task_instance where dag_id = 'ccm_controls'").fetchone()[0]
+    assert [r[0][:10] for r in runs] == ["2025-10-01", "2025-10-02", "2025-10-03", "2025-10-04"]
+    # the outage day's run fails loudly (its extracts failed) while its evidence was still recorded
+    assert [r[1] for r in runs] == ["success", "success", "failed", "success"]
+    assert tries >= DAYS * 8
+
+
+def test_every_result_links_to_its_evidence(demo_run):
+    data_dir, stdout = demo_run
+    settings = Settings.from_env({"CCM_DATA_DIR": str(data_dir)})
+    evidence = Path(settings.evidence_uri)
+    for row in current_results(settings):
+        assert (evidence / row["evidence_path"]).is_file()
+        if row["status"] != "not_tested":
+            assert (evidence / row["data_docs_path"]).is_file()
+            assert (evidence / row["population_path"]).is_file()
+    index = (data_dir / "reports" / "index.html").read_text()
+    assert index.count('<td><span class="status fail">') == 2 and "Data Docs" in index
+    assert "status index:" in stdout and "GX Data Docs:" in stdout

@@ -1,0 +1,68 @@
+"""The raw lake's write rules: events replace their interval, snapshots append observations."""
+
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pytest
+
+from ccm.constants import DatasetKind
+from ccm.datasets import Column, ColumnType, Dataset
+from ccm.errors import LakeError
+from ccm.lake import Lake
+
+EVENTS = Dataset("src", "events", DatasetKind.EVENT,
+                 (Column("id", "id", required=True), Column("at", "at", ColumnType.TIMESTAMP, required=True)),
+                 key_columns=("id",), time_column="at")
+
+
+def t(day, hour=0):
+    return datetime(2025, 10, day, hour, tzinfo=UTC)
+
+
+def rows(*items):
+    return pa.Table.from_pylist([{"id": i, "at": at, "raw": "{}"} for i, at in items], schema=EVENTS.arrow_schema)
+
+
+def ids(lake):
+    out = []
+    for path in lake.dataset_files(EVENTS):
+        out += lake.read_table(path).column("id").to_pylist()
+    return sorted(out)
+
+
+def test_rewriting_an_interval_replaces_exactly_its_rows(tmp_path):
+    lake = Lake(str(tmp_path))
+    lake.replace_event_interval(EVENTS, t(1), t(3), rows(("a", t(1, 5)), ("b", t(2, 5))))
+    assert ids(lake) == ["a", "b"]
+    lake.replace_event_interval(EVENTS, t(2), t(3), rows(("c", t(2, 6))))
+    assert ids(lake) == ["a", "c"]
+    # an empty, complete interval removes what was there
+    lake.replace_event_interval(EVENTS, t(2), t(3), rows())
+    assert ids(lake) == ["a"]
+
+
+def test_a_partial_day_interval_keeps_the_rest_of_the_day(tmp_path):
+    lake = Lake(str(tmp_path))
+    lake.replace_event_interval(EVENTS, t(1), t(2), rows(("a", t(1, 1)), ("b", t(1, 13))))
+    lake.replace_event_interval(EVENTS, t(1, 12), t(2), rows(("c", t(1, 14))))
+    assert ids(lake) == ["a", "c"]
+    assert len(lake.dataset_files(EVENTS)) == 1
+
+
+def test_rewriting_the_same_rows_is_byte_identical(tmp_path):
+    lake = Lake(str(tmp_path))
+    first = lake.replace_event_interval(EVENTS, t(1), t(2), rows(("a", t(1, 1)), ("b", t(1, 2))))
+    second = lake.replace_event_interval(EVENTS, t(1), t(2), rows(("b", t(1, 2)), ("a", t(1, 1))))
+    assert first == second
+    assert lake.dataset_files(EVENTS) == [first[0].path]
+
+
+def test_rows_outside_the_interval_are_refused(tmp_path):
+    with pytest.raises(LakeError, match="outside the interval"):
+        Lake(str(tmp_path)).replace_event_interval(EVENTS, t(1), t(2), rows(("a", t(3))))
+
+
+def test_no_temporary_files_are_left_behind(tmp_path):
+    lake = Lake(str(tmp_path))
+    lake.replace_event_interval(EVENTS, t(1), t(2), rows(("a", t(1, 1))))
+    assert not [p for p in tmp_path.rglob("*") if p.name.startswith(".tmp")]
