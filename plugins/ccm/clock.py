@@ -25,8 +25,11 @@ def now() -> datetime:
 
 
 def read_clock_file(path: Path) -> datetime:
-    text = path.read_text().strip()
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return read_iso(path.read_text())
+
+
+def read_iso(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)

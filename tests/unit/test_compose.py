@@ -34,7 +34,7 @@ def test_every_airflow_service_mounts_the_project_and_uses_postgres_and_redis():
         if not name.startswith("airflow-"):
             continue
         mounted = {Path(v.split(":")[0]).name for v in service["volumes"] if v.startswith("./")}
-        assert MOUNTS <= mounted, f"{name} mounts {mounted}"
+        assert mounted >= MOUNTS, f"{name} mounts {mounted}"
         env = service["environment"]
         assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")

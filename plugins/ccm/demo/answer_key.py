@@ -1,24 +1,21 @@
 """The answer key: what every control should conclude for every period of the window.
 
-Computed from the simulated world directly (never from the API, the lake or the
-warehouse), so it is an independent oracle for the whole pipeline. Rows:
-(control_id, period_start, entity_id, expected_status); the row with an empty entity_id
-is the control-period's status, the others name each failing or excepted entity.
-The pipeline never reads this file.
+Computed by the oracles (`ccm.demo.oracles`) from the simulated world directly, never
+from the API, the lake or the warehouse, so it is an independent check of the whole
+pipeline. Rows: (control_id, period_start, entity_id, expected_status); the row with an
+empty entity_id is the control-period's status, the others name each failing or
+excepted entity. The pipeline never reads this file.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
-from ccm.constants import Frequency, Status
-from ccm.controls.exceptions import ControlException
-from ccm.demo.spec import ANSWER_KEY_FILE, DemoSpec
-from ccm.demo.world import okta
+from ccm.constants import Status
+from ccm.demo.oracles import WorldView, all_oracles
+from ccm.demo.spec import ANSWER_KEY_FILE
 from ccm.periods import Period, periods_closing_in
 
 
@@ -31,66 +28,23 @@ class Expected:
     excepted: tuple[str, ...] = ()
 
 
-@dataclass
-class WorldView:
-    """What the oracles may look at."""
-
-    spec: DemoSpec
-    okta_users: list[dict]
-    outages: list[dict]
-    exceptions: list[ControlException]
-
-    def source_down(self, source: str, moment: datetime) -> bool:
-        return any(o["source"] == source and o["start"] <= moment.isoformat().replace("+00:00", "Z") < o["end"]
-                   for o in self.outages)
-
-
-# one oracle per control: (view, period) -> failing entity ids, or None for not_tested
-Oracle = Callable[[WorldView, Period], list[str] | None]
-
-
-def oracle_okta_mfa(view: WorldView, period: Period) -> list[str] | None:
-    observed = view.spec.observation_time(period.end)
-    if view.source_down("okta", observed):
-        return None
-    failing = []
-    for user in view.okta_users:
-        status, _ = okta.status_at(user, observed)
-        if status not in okta.CAN_SIGN_IN:
-            continue
-        active = [f for f in okta.factors_at(user, observed)
-                  if f["status"] == "ACTIVE" and f["factorType"] != "question"]
-        if not active:
-            failing.append(user["id"])
-    return failing
-
-
-ORACLES: dict[str, tuple[Frequency, Oracle]] = {
-    "iam_okta_mfa": (Frequency.DAILY, oracle_okta_mfa),
-}
-
-
 def expected_results(view: WorldView) -> list[Expected]:
     results = []
-    for control_id, (frequency, oracle) in sorted(ORACLES.items()):
-        for period in periods_closing_in(view.spec.window_start, view.spec.window_end, frequency):
-            if period.start < view.spec.window_start:
-                continue
-            failing = oracle(view, period)
+    for control_id, oracle in sorted(all_oracles().items()):
+        for period in periods_closing_in(view.spec.window_start, view.spec.window_end, oracle.frequency):
+            failing = oracle.judge(view, period)
             if failing is None:
                 results.append(Expected(control_id, period, Status.NOT_TESTED))
                 continue
-            excepted = tuple(sorted(
-                e for e in failing
-                if any(x.covers(control_id, e, period) for x in view.exceptions)
-            ))
+            failing = sorted(set(failing))
+            excepted = tuple(e for e in failing if any(x.covers(control_id, e, period) for x in view.exceptions))
             if not failing:
                 status = Status.PASS
             elif len(excepted) == len(failing):
                 status = Status.EXCEPTED
             else:
                 status = Status.FAIL
-            results.append(Expected(control_id, period, status, tuple(sorted(failing)), excepted))
+            results.append(Expected(control_id, period, status, tuple(failing), excepted))
     return results
 
 

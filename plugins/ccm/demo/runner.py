@@ -69,11 +69,15 @@ def demo_env(settings: Settings, demo_dir: Path) -> dict[str, str]:
 
 
 def advance_clock_for_interval(interval_start: datetime, interval_end: datetime) -> str:
-    """Set the simulated clock to when the scheduled run for this interval happens."""
+    """Set the simulated clock to when the scheduled run for this interval happens, and let
+    the stand-ins catch up (state seeded through APIs, files delivered by then)."""
+    from ccm.demo.standins.servers import advance_all
+
     demo_dir = Path(os.environ["CCM_DEMO_DIR"])
     spec = DemoSpec.load(demo_dir)
     moment = spec.observation_time(as_utc(interval_end))
     clock.write_clock_file(demo_dir / CLOCK_FILE, moment)
+    advance_all(demo_dir, moment, dict(os.environ))
     return moment.isoformat()
 
 

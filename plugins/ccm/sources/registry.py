@@ -1,16 +1,43 @@
-"""Every dataset the pipeline knows, by key ("okta.users")."""
+"""Every source family and dataset the pipeline knows.
+
+A source family is a module in `ccm.sources` that defines `SOURCE` (its name), `CONN_ID`
+(the Airflow connection it reads credentials from), `DATASETS` (its Dataset contracts),
+`FETCHERS` ({dataset name: fetcher factory}) and `make_client(connection, **overrides)`
+(a context manager yielding what the fetchers need). Modules are discovered, so adding
+a source is adding one file.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from types import ModuleType
 
 from ccm.constants import DatasetKind
 from ccm.datasets import Dataset
 from ccm.errors import ConfigError
-from ccm.sources import okta
 
-# one module per source family: SOURCE, CONN_ID, DATASETS, FETCHERS, make_client
-SOURCES: dict[str, ModuleType] = {module.SOURCE: module for module in (okta,)}
+_REQUIRED = ("SOURCE", "CONN_ID", "DATASETS", "FETCHERS", "make_client")
+
+
+def _discover() -> dict[str, ModuleType]:
+    import ccm.sources as package
+
+    found: dict[str, ModuleType] = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        if not all(hasattr(module, name) for name in _REQUIRED):
+            continue  # a helper module (http_client, extract, ...), not a source family
+        if module.SOURCE in found:
+            raise ConfigError(f"two source modules declare SOURCE = {module.SOURCE!r}")
+        missing = {d.name for d in module.DATASETS} - set(module.FETCHERS)
+        if missing:
+            raise ConfigError(f"source {module.SOURCE}: no fetcher for {', '.join(sorted(missing))}")
+        found[module.SOURCE] = module
+    return found
+
+
+SOURCES: dict[str, ModuleType] = _discover()
 
 ALL_DATASETS: tuple[Dataset, ...] = tuple(d for module in SOURCES.values() for d in module.DATASETS)
 

@@ -70,16 +70,19 @@ class Fault:
 class StandinServer:
     """Subclasses register routes in `routes()` and read the demo world from `world_dir`."""
 
-    name = "standin"
+    name = "standin"  # also the source name its outages are planted under
+    conn_id = ""  # the Airflow connection the pipeline reads for this source
+    default_token = "demo-token"
     auth_scheme = "Bearer"
     rate_limit = 6000  # requests per minute, per token
     rate_limit_header_style = "okta"  # or "github"
 
-    def __init__(self, world_dir: Path | None = None, clock_file: Path | None = None, token: str = "demo-token",
+    def __init__(self, world_dir: Path | None = None, clock_file: Path | None = None, token: str | None = None,
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.world_dir = Path(world_dir) if world_dir else None
         self.clock_file = Path(clock_file) if clock_file else None
-        self.token = token
+        self.token = token or self.default_token
+        self._outages = self._load_outages()
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._window_start = time.time()
@@ -123,9 +126,21 @@ class StandinServer:
     def routes(self) -> list[tuple[str, str, Handler]]:
         return []
 
+    def _load_outages(self) -> list[tuple[datetime, datetime]]:
+        path = self.world_dir / "world" / "outages.json" if self.world_dir else None
+        if path is None or not path.exists():
+            return []
+        return [(ccm_clock.read_iso(o["start"]), ccm_clock.read_iso(o["end"]))
+                for o in json.loads(path.read_text()) if o["source"] == self.name]
+
     def outage(self, moment: datetime) -> bool:
         """True when the world says the API is down at this simulated moment."""
-        return False
+        return any(start <= moment < end for start, end in self._outages)
+
+    def connection_env(self) -> dict[str, str]:
+        """The AIRFLOW_CONN_* variable through which the pipeline (Airflow or CLI) finds this stand-in."""
+        document = {"conn_type": "http", "host": self.url, "password": self.token}
+        return {f"AIRFLOW_CONN_{self.conn_id.upper()}": json.dumps(document)}
 
     # faults ----------------------------------------------------------------------------
     def inject(self, **spec: Any) -> None:

@@ -8,29 +8,25 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from ccm.demo.standins.base import Request, Response, StandinServer, paginate
 from ccm.demo.world import okta as world
-from ccm.demo.world.common import parse, read_json
 
 _FILTER = re.compile(r'^status eq "([A-Z_]+)"$')
 
 
 class OktaStandin(StandinServer):
     name = "okta"
+    conn_id = "okta_default"
+    default_token = "demo-okta-token-00000000"
     auth_scheme = "SSWS"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.users = world.load_users(self.world_dir) if self.world_dir else []
         self._by_id = {u["id"]: u for u in self.users}
-        outages = read_json(self.world_dir / "world" / "outages.json") if self.world_dir and \
-            (self.world_dir / "world" / "outages.json").exists() else []
-        self._outages = [(parse(o["start"]), parse(o["end"])) for o in outages if o["source"] == "okta"]
-
-    def outage(self, moment: datetime) -> bool:
-        return any(start <= moment < end for start, end in self._outages)
 
     def error_body(self, status: int, message: str) -> Any:
         codes = {401: "E0000011", 404: "E0000007", 429: "E0000047", 400: "E0000031"}
@@ -74,3 +70,7 @@ class OktaStandin(StandinServer):
         if user is None or world.status_at(user, moment)[0] is None:
             return Response(404, self.error_body(404, f"Not found: Resource not found: {request.match['user_id']} (User)"))
         return Response(200, world.factors_at(user, moment))
+
+
+def start(demo_dir: Path, clock_file: Path, port: int = 0) -> OktaStandin:
+    return OktaStandin(demo_dir, clock_file, port=port).start()

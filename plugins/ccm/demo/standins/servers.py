@@ -1,28 +1,32 @@
-"""Start and stop every stand-in for a generated demo, and describe how to reach them."""
+"""Start and stop every stand-in of a generated demo, and describe how to reach them."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ccm.demo.spec import CLOCK_FILE
-from ccm.demo.standins.base import StandinServer
-from ccm.demo.standins.okta import OktaStandin
-
-DEMO_TOKENS = {"okta": "demo-okta-token-00000000"}
+from ccm.demo.standins import standin_modules
 
 
 @dataclass
 class Standins:
     demo_dir: Path
-    servers: dict[str, StandinServer] = field(default_factory=dict)
+    servers: dict[str, Any] = field(default_factory=dict)
 
     def start(self, ports: dict[str, int] | None = None) -> Standins:
         ports = ports or {}
         clock_file = self.demo_dir / CLOCK_FILE
-        self.servers["okta"] = OktaStandin(self.demo_dir, clock_file, token=DEMO_TOKENS["okta"],
-                                           port=ports.get("okta", 0)).start()
+        try:
+            for module in standin_modules():
+                name = module.__name__.rsplit(".", 1)[-1]
+                server = module.start(self.demo_dir, clock_file, port=ports.get(name, 0))
+                self.servers[server.name] = server
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
@@ -31,15 +35,22 @@ class Standins:
         self.servers.clear()
 
     def __enter__(self) -> Standins:
-        return self.start()
+        return self if self.servers else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def connection_env(self) -> dict[str, str]:
         """AIRFLOW_CONN_* variables the DAG (through Airflow) and the CLI both read."""
-        return {
-            "AIRFLOW_CONN_OKTA_DEFAULT": json.dumps(
-                {"conn_type": "http", "host": self.servers["okta"].url, "password": DEMO_TOKENS["okta"]}
-            ),
-        }
+        env: dict[str, str] = {}
+        for server in self.servers.values():
+            env |= server.connection_env()
+        return env
+
+
+def advance_all(demo_dir: Path, moment: datetime, env: dict[str, str]) -> None:
+    """Let every stand-in catch up with the simulated clock (seeding, deliveries)."""
+    for module in standin_modules():
+        hook = getattr(module, "advance_to", None)
+        if hook is not None:
+            hook(Path(demo_dir), moment, env)

@@ -1,3 +1,44 @@
-"""The simulated company, one module per system. Each module generates its part of the
-world from the shared roster, writes it under the demo directory, and answers "what was
-the state at time T" for both the stand-ins (to serve the API) and the answer key."""
+"""The simulated company, one module per system.
+
+The HR roster (`people`) is generated first; then every module in this package that
+defines `ORDER` and `generate(ctx)` is called in ORDER, each writing its part of the
+world under `<demo_dir>/world/` and recording what it planted on purpose (exceptions,
+outages) in `ctx.seeds`. Modules also provide "state at time T" functions that the
+stand-ins use to answer API calls and the oracles use to write the answer key.
+Adding a system is adding one module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from ccm.demo.spec import DemoSpec
+from ccm.demo.world.people import Person
+from ccm.demo.world.seeds import Seeds
+
+
+@dataclass
+class WorldContext:
+    spec: DemoSpec
+    demo_dir: Path
+    people: list[Person]
+    seeds: Seeds
+
+    @property
+    def world_dir(self) -> Path:
+        return self.demo_dir / "world"
+
+
+def world_modules() -> list[ModuleType]:
+    import ccm.demo.world as package
+
+    modules = []
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        if hasattr(module, "ORDER") and hasattr(module, "generate"):
+            modules.append(module)
+    return sorted(modules, key=lambda m: (m.ORDER, m.__name__))

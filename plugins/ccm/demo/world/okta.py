@@ -7,14 +7,19 @@ for the stand-in and for the answer key alike.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ccm.demo.spec import DemoSpec
 from ccm.demo.world.common import iso, okta_id, parse, read_json, rng_for, write_json
 from ccm.demo.world.people import Person
+from ccm.demo.world.seeds import Seeds
+
+if TYPE_CHECKING:
+    from ccm.demo.world import WorldContext
+
+ORDER = 10
 
 USERS_FILE = "world/okta_users.json"
 FACTOR_KINDS = [  # factorType, provider, id prefix
@@ -24,23 +29,6 @@ FACTOR_KINDS = [  # factorType, provider, id prefix
     ("sms", "OKTA", "sms"),
 ]
 CAN_SIGN_IN = {"ACTIVE", "PASSWORD_EXPIRED", "LOCKED_OUT", "RECOVERY"}
-
-
-@dataclass
-class Seeds:
-    """What the generator planted on purpose: exceptions approved and API outages."""
-
-    exceptions: list[dict[str, Any]] = field(default_factory=list)
-    outages: list[dict[str, str]] = field(default_factory=list)  # {source, start, end, reason}
-
-    def add_exception(self, control_id: str, entity_id: str, reason: str, approved_on: datetime,
-                      expires_on: datetime, approver: str = "Head of Security") -> None:
-        number = len(self.exceptions) + 1
-        self.exceptions.append({
-            "exception_id": f"EXC-{number:04d}", "control_id": control_id, "entity_id": entity_id,
-            "reason": reason, "approved_by": approver, "approved_on": approved_on.date().isoformat(),
-            "ticket": f"SEC-{4100 + number}", "expires_on": expires_on.date().isoformat(),
-        })
 
 
 def _factor(rng, kind: tuple[str, str, str], created: datetime, activated_after: timedelta) -> dict[str, Any]:
@@ -119,8 +107,14 @@ def _seed_mfa_gaps(spec: DemoSpec, people: list[Person], users: list[dict[str, A
                                 reset_at, reenrol_at - timedelta(days=2))
 
 
-def write_users(demo_dir: Path, users: list[dict[str, Any]]) -> None:
-    write_json(Path(demo_dir) / USERS_FILE, users)
+def generate(ctx: WorldContext) -> None:
+    write_json(ctx.demo_dir / USERS_FILE, generate_users(ctx.spec, ctx.people, ctx.seeds))
+    # Okta is down when the runs closing the window's third day (so even a short demo shows
+    # a not_tested day) and a day 41% into the window observe it
+    for day in sorted({2, int(ctx.spec.days * 0.41)}):
+        closes = ctx.spec.window_start + timedelta(days=day + 1)
+        ctx.seeds.add_outage("okta", closes, closes + timedelta(hours=6),
+                             "Okta API returns 503 for six hours after the day closes")
 
 
 def load_users(demo_dir: Path) -> list[dict[str, Any]]:
