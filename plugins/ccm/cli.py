@@ -268,6 +268,39 @@ def demo_run(
     _print_demo_summary(settings)
 
 
+@demo_app.command("verify")
+def demo_verify(
+    days: Annotated[int | None, typer.Option(help="days of the window (default: all)")] = None,
+    employees: int = 300, window_days: Annotated[int, typer.Option("--window-days")] = 182, seed: int = 7,
+) -> None:
+    """Extract the demo company day by day, evaluate the window once, compare with the answer key."""
+    import shutil
+
+    from ccm.demo.simulator import generate
+    from ccm.demo.spec import DemoSpec
+    from ccm.demo.verify import compare_with_answer_key, run_window
+
+    base = _settings()
+    settings = base.with_overrides(data_dir=base.data_dir / "verify", lake_uri=str(base.data_dir / "verify" / "lake"),
+                                   evidence_uri=str(base.data_dir / "verify" / "evidence"),
+                                   inbox_uri=str(base.data_dir / "verify" / "inbox"),
+                                   warehouse_path=base.data_dir / "verify" / "warehouse.duckdb")
+    shutil.rmtree(settings.data_dir, ignore_errors=True)
+    spec = DemoSpec(seed=seed, employees=employees, days=window_days)
+    demo_dir = generate(spec, settings.data_dir / "demo")
+    settings = settings.with_overrides(exceptions_path=demo_dir / "exceptions.yml")
+    run_days = min(days or spec.days, spec.days)
+    began = time.monotonic()
+    run_window(settings, demo_dir, run_days)
+    compared, mismatches = compare_with_answer_key(settings, demo_dir, run_days)
+    for mismatch in mismatches:
+        console.print(f"[red]{mismatch}[/]")
+    console.print(f"{compared} control-periods compared with the answer key in {time.monotonic() - began:.0f}s: "
+                  f"{len(mismatches)} mismatches")
+    if mismatches:
+        raise typer.Exit(1)
+
+
 def _print_demo_summary(settings: Settings) -> None:
     from ccm.report import current_results
 

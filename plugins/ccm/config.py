@@ -32,6 +32,7 @@ class Settings:
     data_dir: Path
     lake_uri: str
     evidence_uri: str
+    inbox_uri: str  # where HR / LMS / GRC exports are dropped (directory or s3://bucket/prefix)
     warehouse_path: Path
     controls_path: Path
     exceptions_path: Path
@@ -84,6 +85,7 @@ class Settings:
             data_dir=data_dir,
             lake_uri=env.get("CCM_LAKE_URI") or str(data_dir / "lake"),
             evidence_uri=env.get("CCM_EVIDENCE_URI") or str(data_dir / "evidence"),
+            inbox_uri=env.get("CCM_INBOX_URI") or str(data_dir / "inbox"),
             warehouse_path=Path(env.get("CCM_WAREHOUSE") or data_dir / "warehouse.duckdb"),
             controls_path=Path(env.get("CCM_CONTROLS") or project_dir / "include" / "controls.yml"),
             exceptions_path=Path(env.get("CCM_EXCEPTIONS") or project_dir / "include" / "exceptions.yml"),

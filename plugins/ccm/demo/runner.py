@@ -22,6 +22,8 @@ from ccm.demo.spec import CLOCK_FILE, EXCEPTIONS_FILE, DemoSpec
 from ccm.periods import as_utc
 
 PROGRESS = "CCM-PROGRESS "
+# the demo's outages last hours: fail fast instead of backing off for minutes
+DEMO_HTTP_SETTINGS = {"http_max_attempts": 3, "http_max_total_wait_s": 3.0}
 
 
 @dataclass(frozen=True)
@@ -51,9 +53,8 @@ def demo_env(settings: Settings, demo_dir: Path) -> dict[str, str]:
         "CCM_DATA_DIR": str(settings.data_dir),
         "CCM_PROJECT_DIR": str(settings.project_dir),
         "CCM_START_DATE": DemoSpec.load(demo_dir).start.isoformat(),
-        # the demo's outages are long: fail fast instead of backing off for minutes
-        "CCM_HTTP_MAX_ATTEMPTS": os.environ.get("CCM_HTTP_MAX_ATTEMPTS", "3"),
-        "CCM_HTTP_MAX_TOTAL_WAIT_SECONDS": os.environ.get("CCM_HTTP_MAX_TOTAL_WAIT_SECONDS", "3"),
+        "CCM_HTTP_MAX_ATTEMPTS": str(DEMO_HTTP_SETTINGS["http_max_attempts"]),
+        "CCM_HTTP_MAX_TOTAL_WAIT_SECONDS": str(DEMO_HTTP_SETTINGS["http_max_total_wait_s"]),
         "CCM_TASK_RETRIES": os.environ.get("CCM_TASK_RETRIES", "1"),
         "CCM_RETRY_DELAY_SECONDS": os.environ.get("CCM_RETRY_DELAY_SECONDS", "1"),
         "AIRFLOW_HOME": str(airflow_home),
@@ -68,17 +69,22 @@ def demo_env(settings: Settings, demo_dir: Path) -> dict[str, str]:
     }
 
 
-def advance_clock_for_interval(interval_start: datetime, interval_end: datetime) -> str:
-    """Set the simulated clock to when the scheduled run for this interval happens, and let
-    the stand-ins catch up (state seeded through APIs, files delivered by then)."""
+def advance_clock(demo_dir: Path, interval_end: datetime, env: dict[str, str]) -> datetime:
+    """Set the simulated clock to when the scheduled run for the interval ending at
+    `interval_end` happens, and let the stand-ins catch up (state seeded through their
+    APIs, files delivered by then)."""
     from ccm.demo.standins.servers import advance_all
 
-    demo_dir = Path(os.environ["CCM_DEMO_DIR"])
     spec = DemoSpec.load(demo_dir)
     moment = spec.observation_time(as_utc(interval_end))
-    clock.write_clock_file(demo_dir / CLOCK_FILE, moment)
-    advance_all(demo_dir, moment, dict(os.environ))
-    return moment.isoformat()
+    clock.write_clock_file(Path(demo_dir) / CLOCK_FILE, moment)
+    advance_all(Path(demo_dir), moment, env)
+    return moment
+
+
+def advance_clock_for_interval(interval_start: datetime, interval_end: datetime) -> str:
+    """The DAG's `advance_demo_clock` task: the demo directory comes from CCM_DEMO_DIR."""
+    return advance_clock(Path(os.environ["CCM_DEMO_DIR"]), interval_end, dict(os.environ)).isoformat()
 
 
 def prepare_airflow(env: dict[str, str]) -> None:

@@ -22,6 +22,7 @@ from ccm.demo.world.common import write_json
 from ccm.demo.world.seeds import Seeds
 
 OUTAGES_FILE = "world/outages.json"
+DELIVERIES_FILE = "world/exports/_deliveries.json"
 
 
 def generate(spec: DemoSpec, demo_dir: Path) -> Path:
@@ -36,6 +37,7 @@ def generate(spec: DemoSpec, demo_dir: Path) -> Path:
     for module in world_modules():
         module.generate(ctx)
     write_json(demo_dir / OUTAGES_FILE, ctx.seeds.outages)
+    write_json(demo_dir / DELIVERIES_FILE, sorted(ctx.deliveries, key=lambda d: (d["deliver_at"], d["path"])))
     (demo_dir / EXCEPTIONS_FILE).write_text(
         "# Approved exceptions of the demo company (generated; see include/exceptions.yml for the format)\n"
         + yaml.safe_dump({"exceptions": ctx.seeds.exceptions}, sort_keys=False)

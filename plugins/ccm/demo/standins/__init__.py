@@ -9,7 +9,8 @@ stand-in with `name`, `url`, `stop()` and `connection_env()` (the AIRFLOW_CONN_*
 variables that point the pipeline at it). It may also define
 `advance_to(demo_dir, moment, env)`, called whenever the simulated clock moves, for
 state that cannot be computed per request (e.g. AWS resources seeded into moto through
-boto3, CloudTrail files delivered into S3). Modules are discovered.
+boto3, CloudTrail files delivered into S3); a module with only `advance_to` (the inbox)
+runs no server. Modules are discovered.
 """
 
 from __future__ import annotations
@@ -25,6 +26,6 @@ def standin_modules() -> list[ModuleType]:
     modules = []
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
         module = importlib.import_module(f"{package.__name__}.{info.name}")
-        if hasattr(module, "start"):
+        if hasattr(module, "start") or hasattr(module, "advance_to"):
             modules.append(module)
     return modules

@@ -21,6 +21,8 @@ class Standins:
         clock_file = self.demo_dir / CLOCK_FILE
         try:
             for module in standin_modules():
+                if not hasattr(module, "start"):
+                    continue
                 name = module.__name__.rsplit(".", 1)[-1]
                 server = module.start(self.demo_dir, clock_file, port=ports.get(name, 0))
                 self.servers[server.name] = server

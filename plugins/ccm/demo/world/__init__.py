@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 
@@ -27,10 +28,21 @@ class WorldContext:
     demo_dir: Path
     people: list[Person]
     seeds: Seeds
+    deliveries: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def world_dir(self) -> Path:
         return self.demo_dir / "world"
+
+    def add_export(self, relative: str, content: bytes, deliver_at: datetime) -> None:
+        """An export file (e.g. "hr/employees/employees_2025-10-05.csv") that appears in the
+        pipeline's inbox at `deliver_at` (simulated time) and not before."""
+        from ccm.demo.world.common import iso
+
+        target = self.world_dir / "exports" / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        self.deliveries.append({"path": relative, "deliver_at": iso(deliver_at, millis=False)})
 
 
 def world_modules() -> list[ModuleType]:

@@ -1,0 +1,109 @@
+"""Export files dropped in an inbox (HR, LMS, GRC systems): a local directory or S3 prefix.
+
+Organisational records arrive as CSV or JSON exports, e.g.
+`<inbox>/hr/employees/employees_2025-10-05.csv`. An export is dated by the `YYYY-MM-DD`
+in its file name. An extract reads the export for the day its interval closes; if that
+export has not been delivered, the extract fails naming the file it expected, so the
+controls that need it are `not_tested` with that reason rather than tested on stale data.
+Every file read is recorded with its SHA-256 in the extract manifest.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import posixpath
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pyarrow.fs as pafs
+
+from ccm.errors import SourceError
+from ccm.lake import open_filesystem
+from ccm.manifests import InputFile
+from ccm.sources.extract import FetchLog
+
+_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    path: str  # relative to the inbox root
+    dated: date
+
+
+class Inbox:
+    def __init__(self, uri: str, s3_endpoint_url: str | None = None) -> None:
+        self.uri = uri
+        self.fs, self.root = open_filesystem(uri, s3_endpoint_url)
+
+    def __enter__(self) -> Inbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def exports(self, directory: str) -> list[ExportFile]:
+        """Dated export files in `directory` (relative), oldest first."""
+        selector = pafs.FileSelector(posixpath.join(self.root, directory), allow_not_found=True, recursive=False)
+        found = []
+        for info in self.fs.get_file_info(selector):
+            name = posixpath.basename(info.path)
+            match = _DATE.search(name)
+            if info.type != pafs.FileType.File or name.startswith(".") or not match:
+                continue
+            found.append(ExportFile(posixpath.relpath(info.path, self.root), date.fromisoformat(match.group(1))))
+        return sorted(found, key=lambda f: (f.dated, f.path))
+
+    def read(self, relative: str) -> bytes:
+        with self.fs.open_input_stream(posixpath.join(self.root, relative)) as stream:
+            return stream.read()
+
+
+def export_for(inbox: Inbox, source: str, directory: str, day: date) -> ExportFile:
+    """The export dated `day` in `directory`, or SourceError naming what is missing."""
+    exports = inbox.exports(directory)
+    matching = [f for f in exports if f.dated == day]
+    if not matching:
+        latest = f"; latest is {exports[-1].path}" if exports else "; the directory is empty"
+        raise SourceError(source, f"no export dated {day.isoformat()} in {inbox.uri}/{directory}{latest}")
+    return matching[-1]
+
+
+def export_day(interval_end: datetime) -> date:
+    """Exports are produced after the day closes and dated by the day they describe."""
+    return (interval_end - timedelta(microseconds=1)).date()
+
+
+def read_records(inbox: Inbox, export: ExportFile, fetch_log: FetchLog, source: str) -> list[dict[str, Any]]:
+    """Parse a CSV (header row) or JSON (list of objects) export and record it as an input."""
+    data = inbox.read(export.path)
+    fetch_log.inputs.append(InputFile(export.path, hashlib.sha256(data).hexdigest(), len(data)))
+    fetch_log.pages += 1
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceError(source, f"{export.path} is not UTF-8 text: {exc}") from None
+    if export.path.endswith(".json"):
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SourceError(source, f"{export.path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        if not isinstance(records, list):
+            raise SourceError(source, f"{export.path}: expected a JSON list of records")
+        return records
+    if export.path.endswith(".csv"):
+        reader = csv.DictReader(io.StringIO(text))
+        if not reader.fieldnames:
+            raise SourceError(source, f"{export.path}: empty CSV (no header row)")
+        rows = []
+        for number, row in enumerate(reader, start=2):
+            if None in row:
+                raise SourceError(source, f"{export.path} line {number}: more fields than the header has")
+            rows.append({k: (v if v != "" else None) for k, v in row.items()})
+        return rows
+    raise SourceError(source, f"{export.path}: unsupported export format (expected .csv or .json)")
