@@ -6,6 +6,8 @@ in its file name. An extract reads the export for the day its interval closes; i
 export has not been delivered, the extract fails naming the file it expected, so the
 controls that need it are `not_tested` with that reason rather than tested on stale data.
 Every file read is recorded with its SHA-256 in the extract manifest.
+
+Source modules for exports (hr, grc, ...) build on this module; it is not a source itself.
 """
 
 from __future__ import annotations
@@ -20,10 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import pyarrow.fs as pafs
-
 from ccm.errors import SourceError
-from ccm.lake import open_filesystem
 from ccm.manifests import InputFile
 from ccm.sources.extract import FetchLog
 
@@ -38,6 +37,8 @@ class ExportFile:
 
 class Inbox:
     def __init__(self, uri: str, s3_endpoint_url: str | None = None) -> None:
+        from ccm.lake import open_filesystem  # pyarrow: not at import time, DAG files import this package
+
         self.uri = uri
         self.fs, self.root = open_filesystem(uri, s3_endpoint_url)
 
@@ -49,6 +50,8 @@ class Inbox:
 
     def exports(self, directory: str) -> list[ExportFile]:
         """Dated export files in `directory` (relative), oldest first."""
+        import pyarrow.fs as pafs
+
         selector = pafs.FileSelector(posixpath.join(self.root, directory), allow_not_found=True, recursive=False)
         found = []
         for info in self.fs.get_file_info(selector):
