@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -26,6 +26,7 @@ class ColumnType(StrEnum):
     FLOAT = "float"
     BOOL = "bool"
     TIMESTAMP = "timestamp"
+    DATE = "date"
     STRING_LIST = "string_list"
     JSON = "json"  # nested value kept as a JSON string
 
@@ -40,6 +41,7 @@ def _arrow_type(column_type: ColumnType):  # pyarrow is imported lazily: DAG fil
         ColumnType.FLOAT: pa.float64(),
         ColumnType.BOOL: pa.bool_(),
         ColumnType.TIMESTAMP: pa.timestamp("us", tz="UTC"),
+        ColumnType.DATE: pa.date32(),
         ColumnType.STRING_LIST: pa.list_(pa.string()),
         ColumnType.JSON: pa.string(),
     }[column_type]
@@ -196,6 +198,10 @@ def convert(value: Any, column_type: ColumnType) -> Any:
             raise TypeError("expected a boolean")
         case ColumnType.TIMESTAMP:
             return parse_timestamp(value)
+        case ColumnType.DATE:
+            if not isinstance(value, str):
+                raise TypeError("expected a YYYY-MM-DD date")
+            return date.fromisoformat(value.strip()[:10])
         case ColumnType.STRING_LIST:
             if not isinstance(value, Sequence) or isinstance(value, str):
                 raise TypeError("expected a list")

@@ -35,9 +35,8 @@ def extract(settings: Settings, dataset_key: str, interval: Interval, run: RunCo
     dataset = get_dataset(dataset_key)
     module = source_module(dataset.source)
     lake = Lake(settings.lake_uri, settings.s3_endpoint_url)
-    client_overrides = {"max_attempts": settings.http_max_attempts,
-                        "max_total_wait_s": settings.http_max_total_wait_s, **client_overrides}
-    with module.make_client(resolve(module.CONN_ID), **client_overrides) as client:
+    connection = resolve(module.CONN_ID) if module.CONN_ID else None
+    with module.make_client(connection, settings, **client_overrides) as client:
         return run_extract(dataset, interval, module.FETCHERS[dataset.name](client), lake, run)
 
 

@@ -24,7 +24,7 @@ from ccm.lake import Lake
 
 _ARROW_TO_DUCKDB = {
     "string": "VARCHAR", "int64": "BIGINT", "double": "DOUBLE", "bool": "BOOLEAN",
-    "timestamp[us, tz=UTC]": "TIMESTAMPTZ", "list<item: string>": "VARCHAR[]",
+    "timestamp[us, tz=UTC]": "TIMESTAMPTZ", "list<item: string>": "VARCHAR[]", "date32[day]": "DATE",
 }
 
 SCHEMA_SQL = """

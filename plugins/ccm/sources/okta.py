@@ -124,7 +124,8 @@ def fetch_factors(client: ApiClient):
 FETCHERS = {USERS.name: fetch_users, FACTORS.name: fetch_factors}
 
 
-def make_client(connection: Any, sleep: Any = None, **overrides: Any) -> ApiClient:
+def make_client(connection: Any, settings: Any, sleep: Any = None, **overrides: Any) -> ApiClient:
     """An Okta client from a Connection (host = org URL, password = API token)."""
-    config = config_from_connection(connection.base_url, connection.password, **overrides)
+    limits = {"max_attempts": settings.http_max_attempts, "max_total_wait_s": settings.http_max_total_wait_s}
+    config = config_from_connection(connection.base_url, connection.password, **{**limits, **overrides})
     return ApiClient(config, sleep=sleep) if sleep else ApiClient(config)
