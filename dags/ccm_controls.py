@@ -33,6 +33,8 @@ from ccm.airflow_support import WAREHOUSE_POOL, default_args
 from ccm.sources.registry import SOURCES
 
 START_DATE = pendulum.parse(os.environ.get("CCM_START_DATE", "2025-10-01"), tz="UTC")
+# a demo (or a bounded audit backfill) has an end; production leaves it open
+END_DATE = pendulum.parse(os.environ["CCM_END_DATE"], tz="UTC") if os.environ.get("CCM_END_DATE") else None
 
 
 @task(pool=WAREHOUSE_POOL)
@@ -97,6 +99,7 @@ def publish(**context) -> dict:
     dag_id="ccm_controls",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=START_DATE,
+    end_date=END_DATE,
     catchup=os.environ.get("CCM_CATCHUP", "false").lower() == "true",
     max_active_runs=1,
     default_args=default_args(),

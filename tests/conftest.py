@@ -6,6 +6,7 @@ before any test module imports it: a throw-away AIRFLOW_HOME, the project's DAGs
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from datetime import timedelta
@@ -14,6 +15,12 @@ from pathlib import Path
 import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+# pytest rotates /tmp/pytest-of-<user>/pytest-N and deletes all but the newest three, even
+# while another session (another checkout, a parallel run) is still using one: keep this
+# checkout's temporary directories apart.
+_TEMP_ROOT = Path(tempfile.gettempdir()) / f"ccm-pytest-{hashlib.sha256(str(PROJECT_DIR).encode()).hexdigest()[:8]}"
+_TEMP_ROOT.mkdir(exist_ok=True)
+os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", str(_TEMP_ROOT))
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="ccm-test-airflow-"))
 os.environ.setdefault("AIRFLOW_HOME", str(_AIRFLOW_HOME))
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(PROJECT_DIR / "dags"))

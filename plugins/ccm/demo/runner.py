@@ -53,6 +53,7 @@ def demo_env(settings: Settings, demo_dir: Path) -> dict[str, str]:
         "CCM_DATA_DIR": str(settings.data_dir),
         "CCM_PROJECT_DIR": str(settings.project_dir),
         "CCM_START_DATE": DemoSpec.load(demo_dir).start.isoformat(),
+        "CCM_END_DATE": DemoSpec.load(demo_dir).window_end.isoformat(),
         "CCM_HTTP_MAX_ATTEMPTS": str(DEMO_HTTP_SETTINGS["http_max_attempts"]),
         "CCM_HTTP_MAX_TOTAL_WAIT_SECONDS": str(DEMO_HTTP_SETTINGS["http_max_total_wait_s"]),
         "CCM_TASK_RETRIES": os.environ.get("CCM_TASK_RETRIES", "1"),
