@@ -146,3 +146,67 @@ def show(
         table.add_row(str(version.version), version.status, version.recorded_at, str(version.seq), run_id,
                       version.record_key)
     console.print(table)
+
+
+@evidence_app.command("pack")
+def pack(
+    out: Annotated[Path, typer.Option("--out", help="directory to write the pack (and its .zip) into")],
+    start: Annotated[datetime | None, typer.Option("--from", formats=["%Y-%m-%d"])] = None,
+    end: Annotated[datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="inclusive")] = None,
+    as_of: Annotated[datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"],
+                                                   help="Type I: control design and this day's results")] = None,
+    store: StoreOption = None,
+    airflow_db: Annotated[str | None, typer.Option(
+        help="SQLAlchemy URL of Airflow's metadata DB (default: CCM_AIRFLOW_DB_URL, "
+             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN, or the demo's SQLite file)")] = None,
+    sample_seed: Annotated[int, typer.Option(help="seed of the sample drawn for each control")] = 1,
+    organisation: Annotated[str, typer.Option(help="the service organisation, for the OSCAL metadata")] =
+        "the service organisation",
+    zip_pack: Annotated[bool, typer.Option("--zip/--no-zip")] = True,
+) -> None:
+    """Build the auditor's pack for a window (Type II) or a day (--as-of, Type I)."""
+    from ccm.evidence.pack import build_pack
+
+    result = build_pack(_settings(), out, start.date() if start else None, end.date() if end else None,
+                        as_of.date() if as_of else None, store, airflow_db, sample_seed, zip_pack, organisation)
+    summary = result.summary
+    totals = ", ".join(f"{k} {v}" for k, v in summary["totals"].items())
+    console.print(f"pack {summary['name']}: {totals}")
+    console.print(f"verification: {'OK' if summary['verification_ok'] else 'FAILED'}"
+                  + "".join(f"\n  {f}" for f in summary["findings"]))
+    console.print(f"readiness: {summary['readiness']}")
+    console.print(f"open {result.directory / 'index.html'}" + (f"\nzip  {result.zip_path}" if result.zip_path else ""))
+    if not summary["verification_ok"]:
+        raise typer.Exit(1)
+
+
+@evidence_app.command("sample")
+def sample(
+    control: Annotated[str, typer.Option("--control", help="control_id")],
+    start: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"])],
+    end: Annotated[datetime, typer.Option("--to", formats=["%Y-%m-%d"], help="inclusive")],
+    seed: Annotated[int, typer.Option(help="any integer; record it with the sample")],
+    size: Annotated[int | None, typer.Option(help="default: by frequency or population size (see the guide)")] = None,
+    store: StoreOption = None,
+    out: Annotated[Path | None, typer.Option(help="write <control>_<from>_<to>_seed<S>.json and .csv here")] = None,
+) -> None:
+    """Draw a reproducible sample from the window's populations (same seed and frame: same sample)."""
+    from ccm.controls.catalog import load_catalog
+    from ccm.evidence.index import EvidenceIndex
+    from ccm.evidence.sampling import draw_sample
+
+    frequency = load_catalog(_settings().controls_path).get(control).frequency
+    window_start, window_end = _window(start, end)
+    drawn = draw_sample(EvidenceIndex.load(_store(store)), control, frequency, window_start, window_end, seed, size)
+    console.print(f"{control} {start:%Y-%m-%d}..{end:%Y-%m-%d}: {drawn.size} of {drawn.frame_size} items "
+                  f"({drawn.size_basis}); seed {drawn.seed}; frame sha256 {drawn.frame_sha256}")
+    table = Table("#", "period", "entity_id", "rank")
+    for position, item in enumerate(drawn.items, start=1):
+        table.add_row(str(position), item["period_start"][:10], item["entity_id"], item["rank"][:16])
+    console.print(table)
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        stem = f"{control}_{start:%Y-%m-%d}_{end:%Y-%m-%d}_seed{seed}"
+        (out / f"{stem}.json").write_text(json.dumps(drawn.to_dict(), indent=1, default=str))
+        (out / f"{stem}.csv").write_text(drawn.to_csv())
+        console.print(f"written {out / stem}.json and .csv")
