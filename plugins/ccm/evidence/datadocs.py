@@ -19,6 +19,10 @@ _EXTERNAL_IMG = re.compile(r"<img\b[^>]*\bsrc\s*=\s*[\"']https?://[^>]*>", re.IG
 _EXTERNAL_HREF = re.compile(r"(<a\b[^>]*?)\s+href\s*=\s*[\"'](?:https?:)?//[^\"']*[\"']", re.IGNORECASE)
 _EXTERNAL_ACTION = re.compile(r"\s+action\s*=\s*[\"']https?://[^\"']*[\"']", re.IGNORECASE)
 _CSS_URL = re.compile(r"url\(\s*['\"]?https?://[^)]*\)", re.IGNORECASE)
+# Bootstrap collapse toggles: without Bootstrap the sections are simply open, and GX's toggles
+# point at ids its own markup does not carry
+_COLLAPSE_HREF = re.compile(r"(<a\b[^>]*?data-toggle\s*=\s*[\"']collapse[\"'][^>]*?)\s+href\s*=\s*[\"']#[^\"']*[\"']",
+                            re.IGNORECASE)
 
 OFFLINE_CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 0 1.5rem 2rem; color: #1d2433; }
@@ -39,6 +43,7 @@ def offline_rendition(page: str, banner: str = "") -> str:
         or re.search(r"rel\s*=\s*[\"'][^\"']*icon", m.group(0), re.IGNORECASE) else m.group(0), text)
     text = _EXTERNAL_IMG.sub("", text)
     text = _EXTERNAL_HREF.sub(r"\1", text)
+    text = _COLLAPSE_HREF.sub(r"\1", text)
     text = _EXTERNAL_ACTION.sub("", text)
     text = _CSS_URL.sub("none", text)
     style = f"<style>{OFFLINE_CSS}</style>"
