@@ -164,7 +164,8 @@ class EvidenceStore:
         """The Object Lock retention of one stored object (mode and retain-until date)."""
         if self._s3 is None:
             raise EvidenceError("Object Lock applies to S3 evidence stores only")
-        return self._s3.get_object_retention(Bucket=self.bucket, Key=self._key(relative))["Retention"]
+        head = self._s3.head_object(Bucket=self.bucket, Key=self._key(relative))
+        return {"Mode": head.get("ObjectLockMode"), "RetainUntilDate": head.get("ObjectLockRetainUntilDate")}
 
     def version_anomalies(self) -> list[tuple[str, str]]:
         """Keys under the prefix with more than one version or a delete marker.
