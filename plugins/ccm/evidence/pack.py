@@ -105,8 +105,19 @@ class PackResult:
 def _templates() -> Any:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    return Environment(loader=PackageLoader("ccm", "templates"), autoescape=select_autoescape(["html", "j2"]),
-                       trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=PackageLoader("ccm", "templates"), autoescape=select_autoescape(["html", "j2"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["duration"] = _duration
+    return env
+
+
+def _duration(value: timedelta) -> str:
+    """6h, 2d, 30m: how the control matrix writes freshness."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _expected_periods(control: Control, start: datetime, end: datetime, mode: str) -> list[Period]:
@@ -421,7 +432,7 @@ def _population_preview(store: EvidenceStore, record: dict[str, Any] | None) -> 
     import pyarrow.parquet as pq
 
     table = pq.read_table(io.BytesIO(store.get(record["population"]["path"])))
-    columns = [c for c in table.column_names if c not in ("raw", "source_ref")]
+    columns = [c for c in table.column_names if c not in ("raw", "source_ref", "period_start", "period_end")]
     failing = set(record.get("failing_entity_ids") or [])
     rows = table.select(columns).to_pylist()
     rows.sort(key=lambda r: (str(r.get("entity_id")) not in failing, str(r.get("entity_id"))))
