@@ -114,13 +114,27 @@ _TRY_COLUMNS = """ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number,
     ti.end_date, ti.duration, ti.hostname, ti.operator"""
 
 
+def engine_url(db_url: str) -> Any:
+    """The URL with a driver that is installed: SQLAlchemy 2.1 maps a bare `postgresql://` to
+    psycopg 3, while Airflow deployments commonly ship psycopg2."""
+    import importlib.util
+
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    if url.drivername == "postgresql" and importlib.util.find_spec("psycopg") is None \
+            and importlib.util.find_spec("psycopg2") is not None:
+        url = url.set(drivername="postgresql+psycopg2")
+    return url
+
+
 def read_history(db_url: str, window_start: datetime, window_end: datetime,
                  dag_prefix: str = DEFAULT_DAG_PREFIX) -> RunHistory:
     """DAG runs whose data interval overlaps [window_start, window_end), with every task try."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    engine = create_engine(db_url)
+    engine = create_engine(engine_url(db_url))
     dialect = engine.dialect.name
     params = {"prefix": f"{dag_prefix}%", "window_start": _bind(window_start, dialect),
               "window_end": _bind(window_end, dialect)}

@@ -8,9 +8,8 @@ import hashlib
 import io
 import json
 import shutil
-import uuid
 import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -19,60 +18,14 @@ import pytest
 from ccm.evidence.pack import build_pack
 from ccm.evidence.store import EvidenceStore
 from ccm.evidence.verify import verify_store
+from tests.integration.evidence.conftest import RERUN_ID, populate_airflow_db
 
 pytestmark = pytest.mark.integration
 
-RERUN_ID = "rerun__2025-10-02"
-
-
 @pytest.fixture(scope="module")
 def airflow_db(tmp_path_factory, evidence_run) -> str:
-    """An Airflow metadata DB with Airflow's own schema, holding the window's runs: one per day,
-    one failed with a retried task, and the re-run that produced the second version."""
-    import sqlalchemy as sa
-    from airflow.models import import_all_models
-    from airflow.models.base import Base
-    from airflow.models.dagrun import DagRun
-    from airflow.models.taskinstance import TaskInstance
-    from airflow.models.taskinstancehistory import TaskInstanceHistory
-
-    import_all_models()
     url = f"sqlite:///{tmp_path_factory.mktemp('airflow-db') / 'airflow.db'}"
-    engine = sa.create_engine(url)
-    Base.metadata.create_all(engine)
-    started = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-    with engine.begin() as con:
-        for day in range(evidence_run.days + 1):
-            start = evidence_run.window_start + timedelta(days=day)
-            run_id = RERUN_ID if day == evidence_run.days else f"scheduled__{start + timedelta(days=1):%Y-%m-%dT%H:%M:%S}"
-            if day == evidence_run.days:
-                start = evidence_run.rerun_start
-            state = "failed" if day == 2 else "success"
-            con.execute(sa.insert(DagRun.__table__).values(
-                dag_id="ccm_controls", run_id=run_id, run_type="manual" if day == evidence_run.days else "scheduled",
-                state=state, logical_date=None if day == evidence_run.days else start + timedelta(days=1),
-                data_interval_start=start,
-                data_interval_end=start + timedelta(days=1), run_after=start + timedelta(days=1),
-                start_date=started + timedelta(days=day), end_date=started + timedelta(days=day, minutes=3)))
-            for task_id in ("extract_okta.users", "plan", "evaluate"):
-                tries = 2 if (day == 2 and task_id == "extract_okta.users") else 1
-                final = "failed" if tries == 2 else "success"
-                con.execute(sa.insert(TaskInstance.__table__).values(
-                    dag_id="ccm_controls", run_id=run_id, task_id=task_id, map_index=-1, try_number=tries,
-                    state=final, pool="default_pool", start_date=started + timedelta(days=day, minutes=1),
-                    end_date=started + timedelta(days=day, minutes=2), duration=60.0, hostname="worker-1"))
-                if tries == 2:
-                    con.execute(sa.insert(TaskInstanceHistory.__table__).values(
-                        task_instance_id=uuid.uuid4(), dag_id="ccm_controls", run_id=run_id, task_id=task_id,
-                        map_index=-1, try_number=1, state="failed", pool="default_pool",
-                        start_date=started + timedelta(days=day), end_date=started + timedelta(days=day, seconds=30),
-                        duration=30.0, hostname="worker-1"))
-        # a run outside the window is not exported
-        con.execute(sa.insert(DagRun.__table__).values(
-            dag_id="ccm_controls", run_id="scheduled__2025-12-01", run_type="scheduled", state="success",
-            data_interval_start=datetime(2025, 11, 30, tzinfo=UTC), data_interval_end=datetime(2025, 12, 1, tzinfo=UTC),
-            run_after=datetime(2025, 12, 1, tzinfo=UTC)))
-    engine.dispose()
+    populate_airflow_db(url, evidence_run.window_start, evidence_run.days, evidence_run.rerun_start)
     return url
 
 
