@@ -4,16 +4,19 @@
 Trigger with the observation window (`window_from`, `window_to`, inclusive UTC dates) for
 a Type II pack, or with `as_of` for a Type I pack (control design and one day's results).
 
-1. **seal_ledger** closes a signed-off digest over the ledger entries appended since the
+1. **record_run_history** reads the Airflow run history of the window (DAG runs and every
+   task try) from the metadata DB (`CCM_AIRFLOW_DB_URL`) and copies it into the write-once
+   evidence store, entered in the ledger: the metadata DB can be cleared, the copy cannot.
+2. **seal_ledger** closes a signed-off digest over the ledger entries appended since the
    last digest (signed when `CCM_LEDGER_HMAC_KEY` or `CCM_LEDGER_SIGNING_KEY` is set), so
    every evaluation in the pack is sealed. It shares the one-slot `ccm_warehouse` pool
    with `evaluate`, so it never seals while evaluations are being appended.
-2. **build_pack** verifies the evidence store (ledger chain, digests, every record and
+3. **build_pack** verifies the evidence store (ledger chain, digests, every record and
    artefact), exports the Airflow run history for the window from the metadata DB
    (`CCM_AIRFLOW_DB_URL`), and writes the pack (HTML index, populations, Data Docs, run
    history, ledger verification, OSCAL assessment results, SHA256SUMS) and its zip under
    `out_dir` (default `<CCM_DATA_DIR>/packs`).
-3. **evidence_verified** fails the run, without retrying, if verification found anything:
+4. **evidence_verified** fails the run, without retrying, if verification found anything:
    the pack is still written, and its `ledger/verification.html` names every finding.
 
 See `docs/auditor-guide.md` for what the auditor does with the pack.
@@ -29,6 +32,38 @@ from airflow.sdk import Param, dag, task
 from ccm.airflow_support import WAREHOUSE_POOL, default_args
 
 START_DATE = pendulum.parse(os.environ.get("CCM_START_DATE", "2025-10-01"), tz="UTC")
+
+
+def _window(params: dict) -> tuple:
+    from datetime import date, timedelta
+
+    from ccm.periods import as_utc
+
+    if params.get("as_of"):
+        start = as_utc(date.fromisoformat(params["as_of"]))
+        return start, start + timedelta(days=1)
+    if not (params.get("window_from") and params.get("window_to")):
+        raise ValueError("give window_from and window_to (Type II) or as_of (Type I)")
+    return (as_utc(date.fromisoformat(params["window_from"])),
+            as_utc(date.fromisoformat(params["window_to"])) + timedelta(days=1))
+
+
+@task(pool=WAREHOUSE_POOL)
+def record_run_history(**context) -> dict:
+    from ccm import clock
+    from ccm.config import Settings
+    from ccm.evidence.history import default_db_url, read_history, record_history
+    from ccm.evidence.store import EvidenceStore
+
+    settings = Settings.from_env()
+    db_url = default_db_url(settings.data_dir)
+    if not db_url:
+        raise ValueError("no Airflow metadata DB URL: set CCM_AIRFLOW_DB_URL")
+    start, end = _window(context["params"])
+    history = read_history(db_url, start, end)
+    store = EvidenceStore(settings.evidence_uri, settings.s3_endpoint_url, settings.evidence_retention_days)
+    key, seq = record_history(store, history, clock.now().isoformat())
+    return {"path": key, "ledger_seq": seq, **history.summary()}
 
 
 @task(pool=WAREHOUSE_POOL)
@@ -99,9 +134,10 @@ def evidence_verified(summary: dict) -> None:
     },
 )
 def ccm_evidence_pack():
+    recorded = record_run_history()
     sealed = seal_ledger()
     summary = build_pack()
-    sealed >> summary
+    recorded >> sealed >> summary
     evidence_verified(summary)
 
 

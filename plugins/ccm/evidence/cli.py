@@ -92,6 +92,36 @@ def seal(store: StoreOption = None) -> None:
     console.print(f"digest {digest.digest_seq} seals entries {digest.from_seq}..{digest.to_seq}{signed}")
 
 
+@evidence_app.command("history")
+def history(
+    start: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"])],
+    end: Annotated[datetime, typer.Option("--to", formats=["%Y-%m-%d"], help="inclusive")],
+    airflow_db: Annotated[str | None, typer.Option(help="SQLAlchemy URL of Airflow's metadata DB")] = None,
+    record: Annotated[bool, typer.Option(help="copy it into the evidence store and the ledger")] = False,
+    store: StoreOption = None,
+) -> None:
+    """Airflow run history (DAG runs, every task try) for a window; --record keeps it as evidence."""
+    from ccm import clock
+    from ccm.errors import EvidenceError
+    from ccm.evidence.history import default_db_url, read_history, record_history
+
+    url = airflow_db or default_db_url(_settings().data_dir)
+    if not url:
+        raise EvidenceError("no Airflow metadata DB: pass --airflow-db or set CCM_AIRFLOW_DB_URL")
+    window_start, window_end = _window(start, end)
+    found = read_history(url, window_start, window_end)
+    table = Table("dag", "data interval", "state", "run", "tries", "failed tries")
+    for run in found.dag_runs:
+        tries = [t for t in found.task_tries if t.run_id == run.run_id and t.dag_id == run.dag_id]
+        table.add_row(run.dag_id, (run.data_interval_start or "")[:10], run.state or "", run.run_id, str(len(tries)),
+                      str(sum(1 for t in tries if t.state in ("failed", "up_for_retry"))))
+    console.print(table)
+    console.print(found.summary())
+    if record:
+        key, seq = record_history(_store(store), found, clock.now().isoformat())
+        console.print(f"recorded as {key} (ledger entry {seq}); it is sealed by the next digest")
+
+
 @evidence_app.command("show")
 def show(
     control: Annotated[str, typer.Argument(help="control_id")],

@@ -164,3 +164,48 @@ def read_history(db_url: str, window_start: datetime, window_end: datetime,
     )
     source = make_url(db_url).render_as_string(hide_password=True)
     return RunHistory(source, as_utc(window_start).isoformat(), as_utc(window_end).isoformat(), dag_runs, task_tries)
+
+
+HISTORY = "run-history"
+
+
+def record_history(store: Any, history: RunHistory, recorded_at: str) -> tuple[str, int]:
+    """Copy a run-history export into the write-once evidence store and enter it in the ledger.
+
+    Airflow's metadata DB is operational state: runs can be cleared or deleted. A copy in the
+    evidence store, chained into the ledger and sealed by the next digest, is what the
+    auditor can rely on later. Content-addressed, so re-recording the same history is a no-op
+    write (but a new ledger entry saying it was exported again). Returns (key, ledger seq).
+    """
+    import json
+
+    from ccm.evidence.ledger import Ledger
+    from ccm.evidence.store import sha256_bytes
+
+    data = json.dumps(history.to_dict(), sort_keys=True, indent=1).encode()
+    digest = sha256_bytes(data)
+    key = f"{HISTORY}/{history.window_start[:10]}_{history.window_end[:10]}/{digest[:16]}.json"
+    store.put(key, data)
+    entry = Ledger(store).append("run_history", {
+        "path": key, "sha256": digest, "window_start": history.window_start, "window_end": history.window_end,
+        "dag_runs": len(history.dag_runs), "task_tries": len(history.task_tries), "source": history.source,
+    }, recorded_at)
+    return key, entry.seq
+
+
+def recorded_history(store: Any, window_start: datetime, window_end: datetime) -> tuple[RunHistory, str] | None:
+    """The latest run history recorded in the evidence store for exactly this window, if any."""
+    import json
+
+    from ccm.evidence.ledger import Ledger
+
+    start, end = as_utc(window_start).isoformat(), as_utc(window_end).isoformat()
+    matches = [e for e in Ledger(store).entries()
+               if e.kind == "run_history" and e.body.get("window_start") == start and e.body.get("window_end") == end]
+    if not matches:
+        return None
+    key = matches[-1].body["path"]
+    doc = json.loads(store.get(key))
+    history = RunHistory(doc["source"], doc["window_start"], doc["window_end"],
+                         [DagRunRow(**r) for r in doc["dag_runs"]], [TaskTryRow(**t) for t in doc["task_tries"]])
+    return history, key

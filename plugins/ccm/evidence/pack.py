@@ -153,7 +153,7 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
                sample_seed: int = 1, make_zip: bool = True, organisation: str = "the service organisation",
                ) -> PackResult:
     """Build the pack into `out_dir/<name>/` (and `<name>.zip`). `end` is inclusive; `as_of` makes a Type I pack."""
-    from ccm.evidence.history import default_db_url, read_history
+    from ccm.evidence.history import default_db_url, read_history, recorded_history
     from ccm.evidence.verify import verify_store, warehouse_rows
 
     if as_of is not None:
@@ -219,6 +219,10 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
 
     for key in [*store.list(ENTRIES), *store.list(DIGESTS)]:
         copy(key)
+    for entry in index.entries:
+        if entry.kind == "run_history" and as_utc(entry.body["window_start"]) < window_end \
+                and as_utc(entry.body["window_end"]) > window_start:
+            copy(entry.body["path"])
     for period_views in views.values():
         for view in period_views:
             for evaluation, record in zip(view.versions, view.records, strict=True):
@@ -272,6 +276,12 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
             history_error = f"reading {db_url.split('@')[-1]} failed: {type(exc).__name__}: {exc}"
     else:
         history_error = "no Airflow metadata database configured (set CCM_AIRFLOW_DB_URL)"
+    if history is None:  # the copy recorded in the evidence store for this window, if there is one
+        recorded = recorded_history(store, window_start, window_end)
+        if recorded is not None:
+            history = recorded[0]
+            history = type(history)(f"{history.source} (as recorded in the evidence store: {recorded[1]})",
+                                    history.window_start, history.window_end, history.dag_runs, history.task_tries)
     anchors: dict[str, str] = {}
     if history is not None:
         anchors = {r.run_id: _anchor(r.run_id) for r in history.dag_runs}

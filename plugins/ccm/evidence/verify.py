@@ -266,6 +266,13 @@ def _check_records(store: EvidenceStore, entries: dict[int, LedgerEntry],
     referenced: set[str] = set()
     checked = 0
     for seq, entry in sorted(entries.items()):
+        if entry.kind == "run_history":  # an export of Airflow's run history, named by path and SHA-256
+            body = entry.body
+            if window is not None and not _overlaps((as_utc(body["window_start"]), as_utc(body["window_end"])), window):
+                continue
+            _check_artefact(store, report, "Airflow run history export", entry.body.get("path"),
+                            entry.body.get("sha256"), f"ledger entry {seq}")
+            continue
         if entry.kind != "evaluation":
             continue
         key = entry.body.get("record")

@@ -63,3 +63,20 @@ def test_the_window_bounds_the_runs(airflow_url):
     assert [r.data_interval_start[:10] for r in history.dag_runs] == ["2025-10-03"]
     assert {t.run_id for t in history.task_tries} == {history.dag_runs[0].run_id}
     assert read_history(airflow_url, datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC)).dag_runs == []
+
+
+def test_a_recorded_history_is_tamper_evident_evidence(airflow_url, tmp_path):
+    from ccm.evidence.history import record_history, recorded_history
+    from ccm.evidence.store import EvidenceStore
+    from ccm.evidence.verify import verify_store
+
+    store = EvidenceStore(str(tmp_path / "evidence"))
+    end = WINDOW_START + timedelta(days=DAYS)
+    history = read_history(airflow_url, WINDOW_START, end)
+    key, seq = record_history(store, history, "2025-10-08T00:00:00+00:00")
+    assert seq == 1 and verify_store(store).ok
+    assert recorded_history(store, WINDOW_START, end) == (history, key)  # what the pack falls back to
+    assert recorded_history(store, WINDOW_START, end - timedelta(days=1)) is None
+    path = store.local_path(key)
+    path.write_text(path.read_text().replace('"failed"', '"success"'))
+    assert [(f.kind, f.subject) for f in verify_store(store).findings] == [("artefact-modified", key)]
