@@ -200,3 +200,28 @@ def test_every_link_resolves_offline_in_chromium(pack):
             "datadocs/index.html", "controls/iam_okta_mfa.html"} <= pages
     assert sum(1 for p in pages if p.startswith("periods/")) == 6
     assert sum(1 for p in pages if p.startswith("datadocs/validations/")) >= 4
+
+
+def test_show_and_sample_from_the_command_line(evidence_run, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from ccm.cli import app
+
+    monkeypatch.setenv("CCM_DATA_DIR", str(evidence_run.settings.data_dir))
+    store = str(evidence_run.evidence_dir)
+    runner = CliRunner()
+    shown = runner.invoke(app, ["evidence", "show", "iam_okta_mfa", f"{evidence_run.rerun_start:%Y-%m-%d}",
+                                "--store", store])
+    assert shown.exit_code == 0, shown.output
+    assert "version 2 of 2" in shown.output and RERUN_ID in shown.output and "population  40 rows" in shown.output
+    as_json = runner.invoke(app, ["evidence", "show", "iam_okta_mfa", "2025-10-06", "--store", store, "--json"])
+    record = json.loads(as_json.output)
+    assert record["status"] == "excepted" and record["exceptions_applied"][0]["approved_by"]
+    args = ["evidence", "sample", "--control", "iam_okta_mfa", "--from", "2025-10-01", "--to", "2025-10-06",
+            "--seed", "11", "--store", store, "--out", str(tmp_path)]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    drawn = json.loads((tmp_path / "iam_okta_mfa_2025-10-01_2025-10-06_seed11.json").read_text())
+    assert drawn["seed"] == 11 and drawn["size"] == 25 and drawn["frame_size"] == 160  # 4 tested days x 40 users
+    assert runner.invoke(app, args).exit_code == 0
+    assert json.loads((tmp_path / "iam_okta_mfa_2025-10-01_2025-10-06_seed11.json").read_text())["items"] == drawn["items"]
