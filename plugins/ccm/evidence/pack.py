@@ -301,11 +301,17 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
 
     samples: dict[str, Any] = {}
     for control in catalog:
-        if any(v.current and v.current.get("population") for v in views[control.control_id]):
-            sample = draw_sample(index, control.control_id, control.frequency, window_start, window_end,
-                                 sample_seed)
-            samples[control.control_id] = sample.to_dict()
-            writer.write(f"samples/{control.control_id}.json", json.dumps(sample.to_dict(), indent=1, default=str))
+        tested = [v for v in views[control.control_id] if v.current and v.current.get("population")]
+        if tested:
+            # Type II: the window; Type I: the period shown (a monthly control's last month may end before as-of)
+            sample_start = window_start if mode == "type2" else min(v.start for v in tested)
+            sample_end = window_end if mode == "type2" else max(v.end for v in tested)
+            sample = draw_sample(index, control.control_id, control.frequency, sample_start, sample_end, sample_seed)
+            samples[control.control_id] = {**sample.to_dict(), "redraw": (
+                f"ccm evidence sample --control {control.control_id} --from {sample_start:%Y-%m-%d} "
+                f"--to {sample_end - timedelta(days=1):%Y-%m-%d} --seed {sample_seed}")}
+            writer.write(f"samples/{control.control_id}.json", json.dumps(samples[control.control_id], indent=1,
+                                                                          default=str))
             writer.write(f"samples/{control.control_id}.csv", sample.to_csv())
 
     # readiness -------------------------------------------------------------------------------

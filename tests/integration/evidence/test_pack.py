@@ -9,7 +9,7 @@ import io
 import json
 import shutil
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -225,3 +225,65 @@ def test_show_and_sample_from_the_command_line(evidence_run, tmp_path, monkeypat
     assert drawn["seed"] == 11 and drawn["size"] == 25 and drawn["frame_size"] == 160  # 4 tested days x 40 users
     assert runner.invoke(app, args).exit_code == 0
     assert json.loads((tmp_path / "iam_okta_mfa_2025-10-01_2025-10-06_seed11.json").read_text())["items"] == drawn["items"]
+
+
+MONTHLY_CONTROL = """
+  - control_id: chg_pr_review
+    title: Pull requests are reviewed
+    description: Every merged pull request had an approving review by someone other than its author.
+    criteria: [CC8.1]
+    owner: Engineering
+    frequency: monthly
+    sources:
+      - {dataset: okta.users, freshness: 6h}
+"""
+
+
+def _add_monthly_evaluation(store: EvidenceStore) -> None:
+    """A monthly control's October evaluation, shaped like a real record (synthetic result)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ccm.evidence.ledger import Ledger
+    from ccm.evidence.records import canonical_json
+
+    template = json.loads(store.get(next(k for k in store.list("evaluations"))))
+    sink = io.BytesIO()
+    pq.write_table(pa.table({"entity_id": ["pr-101", "pr-102", "pr-103"], "approvals": [1, 0, 2]}), sink)
+    evaluation_id = "c" * 32
+    population = f"populations/chg_pr_review/2025-10-01/{evaluation_id}.parquet"
+    record = {**template, "evaluation_id": evaluation_id, "version": 1, "supersedes": None, "status": "fail",
+              "control": {"control_id": "chg_pr_review", "title": "Pull requests are reviewed", "criteria": ["CC8.1"],
+                          "frequency": "monthly", "owner": "Engineering"},
+              "period": {"start": "2025-10-01T00:00:00+00:00", "end": "2025-11-01T00:00:00+00:00"},
+              "population": {"path": population, "sha256": store.put(population, sink.getvalue()), "rows": 3},
+              "failing_entity_ids": ["pr-102"], "excepted_entity_ids": [], "exceptions_applied": [], "gx": None,
+              "reason": "approvals >= 1"}
+    key = f"evaluations/chg_pr_review/2025-10-01/v001-{evaluation_id}.json"
+    Ledger(store).append("evaluation", {
+        "evaluation_id": evaluation_id, "control_id": "chg_pr_review", "period_start": record["period"]["start"],
+        "period_end": record["period"]["end"], "version": 1, "status": "fail", "record": key,
+        "record_sha256": store.put(key, canonical_json(record))}, "2025-11-01T01:30:00+00:00")
+
+
+def test_a_monthly_control_in_type_one_and_type_two_packs(tmp_path, evidence_run):
+    store = evidence_run.copy_store(tmp_path / "evidence")
+    _add_monthly_evaluation(store)
+    controls = tmp_path / "controls.yml"
+    controls.write_text(Path(evidence_run.settings.controls_path).read_text() + MONTHLY_CONTROL)
+    settings = evidence_run.settings.with_overrides(controls_path=controls)
+    # Type I mid-November: the last closed month is October, which ends before the as-of day
+    type1 = build_pack(settings, tmp_path / "t1", as_of=datetime(2025, 11, 15).date(), store_uri=str(store.root),
+                       make_zip=False)
+    page = (type1.directory / "controls/chg_pr_review.html").read_text()
+    assert "2025-10-01" in page and "--from 2025-10-01 --to 2025-10-31" in page
+    assert json.loads((type1.directory / "samples/chg_pr_review.json").read_text())["frame_size"] == 3
+    # Type II over October: the month is one period, failing without an exception
+    type2 = build_pack(settings, tmp_path / "t2", datetime(2025, 10, 1).date(), datetime(2025, 10, 31).date(),
+                       store_uri=str(store.root), make_zip=False)
+    readiness = json.loads((type2.directory / "readiness.json").read_text())
+    assert {"control_id": "chg_pr_review", "period": "2025-10-01 to 2025-10-31",
+            "page": "periods/chg_pr_review/2025-10-01.html", "uncovered": ["pr-102"]} in readiness["failures"]
+    oscal = json.loads((type2.directory / "oscal/assessment-results.json").read_text())["assessment-results"]
+    assert {f["title"] for f in oscal["results"][0]["findings"]} == {"CC6.1 / iam_okta_mfa", "CC8.1 / chg_pr_review"}
+    assert type2.summary["pack_verification_ok"]
