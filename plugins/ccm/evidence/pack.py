@@ -239,6 +239,7 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
                                      window_start if mode == "type2" else None, window_end)
 
     # populations as CSV, Data Docs offline ---------------------------------------------------
+    populations = _Populations(store)
     validations = []
     suites: dict[str, str] = {}
     for control in catalog:
@@ -247,7 +248,7 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
                 population = record.get("population")
                 if population:
                     csv_path = f"populations/{control.control_id}/{view.short_label}/v{record['version']:03d}.csv"
-                    writer.write(csv_path, _parquet_to_csv(store.get(population["path"])))
+                    writer.write(csv_path, _parquet_to_csv(populations.get(population["path"])))
                     if evaluation is view.versions[-1]:
                         view.csv = csv_path
                 gx = record.get("gx")
@@ -376,7 +377,7 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
             root="../", control=control, periods=views[control.control_id], design=design,
             sample=samples.get(control.control_id), **common))
         for view in views[control.control_id]:
-            rows, columns, truncated = _population_preview(store, view.current)
+            rows, columns, truncated = _population_preview(populations, view.current)
             exceptions_by_entity = {x["entity_id"]: x for x in (view.current or {}).get("exceptions_applied", [])}
             writer.write(view.page, env.get_template("evidence/period.html.j2").render(
                 root="../../", control=control, p=view, population_rows=rows, population_columns=columns,
@@ -424,10 +425,22 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
 
 # helpers -------------------------------------------------------------------------------------
 
-def _parquet_to_csv(data: bytes) -> str:
-    import pyarrow.parquet as pq
+class _Populations:
+    """Population files read once per pack (CSV, page preview), from the verified store bytes."""
 
-    table = pq.read_table(io.BytesIO(data))
+    def __init__(self, store: EvidenceStore) -> None:
+        self.store = store
+        self._tables: dict[str, Any] = {}
+
+    def get(self, path: str) -> Any:
+        if path not in self._tables:
+            import pyarrow.parquet as pq
+
+            self._tables = {path: pq.read_table(io.BytesIO(self.store.get(path)))}  # keep one: memory stays flat
+        return self._tables[path]
+
+
+def _parquet_to_csv(table: Any) -> str:
     return _rows_to_csv(table.to_pylist(), columns=table.column_names)
 
 
@@ -437,17 +450,23 @@ def _rows_to_csv(rows: list[dict[str, Any]], columns: list[str] | None = None) -
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()})
+        writer.writerow({k: _csv_value(v) for k, v in row.items()})
     return buffer.getvalue()
 
 
-def _population_preview(store: EvidenceStore, record: dict[str, Any] | None) -> tuple[list[dict[str, Any]],
-                                                                                       list[str], bool]:
+def _csv_value(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value, default=str)
+    return value
+
+
+def _population_preview(populations: _Populations, record: dict[str, Any] | None,
+                        ) -> tuple[list[dict[str, Any]], list[str], bool]:
     if not record or not record.get("population"):
         return [], [], False
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(io.BytesIO(store.get(record["population"]["path"])))
+    table = populations.get(record["population"]["path"])
     columns = [c for c in table.column_names if c not in ("raw", "source_ref", "period_start", "period_end")]
     failing = set(record.get("failing_entity_ids") or [])
     rows = table.select(columns).to_pylist()
