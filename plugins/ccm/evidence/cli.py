@@ -50,6 +50,8 @@ def verify(
     warehouse: Annotated[Path | None, typer.Option(
         help="cross-check ccm.control_results of this DuckDB file (default: the configured warehouse, "
              "unless --store is given)")] = None,
+    as_of: Annotated[datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help=(
+        "Type I scope: each control's latest period closed by the end of this day"))] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
     """Recompute the ledger chain, digests, records and artefacts; exit 1 naming every finding."""
@@ -59,7 +61,7 @@ def verify(
     evidence = _store(store)
     rows = warehouse_rows(warehouse or settings.warehouse_path) if (warehouse or store is None) else None
     window_start, window_end = _window(start, end)
-    report = verify_store(evidence, window_start, window_end, rows)
+    report = verify_store(evidence, window_start, window_end, rows, as_of=as_of)
     if as_json:
         print(json.dumps(report.to_dict(), indent=1))
     else:

@@ -207,7 +207,8 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
 
     # verification, before anything is copied -------------------------------------------------
     rows = warehouse_rows(settings.warehouse_path) if store_uri is None else None
-    verification = verify_store(store, window_start if mode == "type2" else None, window_end, rows)
+    scope = {"start": window_start, "end": window_end} if mode == "type2" else {"as_of": window_start}
+    verification = verify_store(store, warehouse=rows, **scope)
 
     # the evidence, verbatim --------------------------------------------------------------------
     copied: set[str] = set()
@@ -235,8 +236,7 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
                     for manifest in dataset.get("manifests", []):
                         if isinstance(manifest, dict):
                             copy(manifest.get("evidence_path"))
-    pack_verification = verify_store(EvidenceStore(str(root / "evidence")),
-                                     window_start if mode == "type2" else None, window_end)
+    pack_verification = verify_store(EvidenceStore(str(root / "evidence")), **scope)
 
     # populations as CSV, Data Docs offline ---------------------------------------------------
     populations = _Populations(store)

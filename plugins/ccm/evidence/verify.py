@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ccm.errors import EvidenceError
 from ccm.evidence.ledger import (
     DIGESTS,
     ENTRIES,
@@ -83,16 +84,53 @@ class WarehouseRow:
     evidence_path: str | None
 
 
-def _overlaps(record_period: tuple[datetime, datetime], window: tuple[datetime, datetime] | None) -> bool:
-    if window is None:
-        return True
-    return record_period[0] < window[1] and record_period[1] > window[0]
+@dataclass(frozen=True)
+class Scope:
+    """Which evaluations steps 3-5 check: all, those overlapping a window, or (Type I, as of a
+    day) exactly the latest closed period of each control. Both selections are read from the
+    ledger itself, so a record cannot be dropped from a scope without it showing."""
+
+    window: tuple[datetime, datetime] | None = None
+    periods: frozenset[tuple[str, datetime]] | None = None
+
+    def includes(self, control_id: str, start: datetime, end: datetime) -> bool:
+        if self.periods is not None:
+            return (control_id, start) in self.periods
+        return self.overlaps(start, end)
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        return self.window is None or (start < self.window[1] and end > self.window[0])
+
+
+def _entry_period(store: EvidenceStore, entry: LedgerEntry) -> tuple[str, datetime, datetime] | None:
+    body = entry.body
+    if body.get("period_end"):
+        return body["control_id"], as_utc(body["period_start"]), as_utc(body["period_end"])
+    try:  # format-1 entries carry no period_end: read it from the record
+        period = _period(json.loads(store.get(body["record"])))
+    except (EvidenceError, ValueError, KeyError):
+        return body.get("control_id"), as_utc(body["period_start"]), as_utc(body["period_start"])
+    return body["control_id"], period[0], period[1]
+
+
+def as_of_scope(store: EvidenceStore, entries: dict[int, LedgerEntry], as_of_end: datetime) -> Scope:
+    """Type I: for each control, the latest period closed by `as_of_end`."""
+    latest: dict[str, datetime] = {}
+    for entry in entries.values():
+        if entry.kind != "evaluation":
+            continue
+        found = _entry_period(store, entry)
+        if found and found[2] <= as_of_end and found[1] > latest.get(found[0], datetime.min.replace(tzinfo=UTC)):
+            latest[found[0]] = found[1]
+    return Scope(window=(as_of_end - timedelta(days=1), as_of_end),
+                 periods=frozenset((control_id, start) for control_id, start in latest.items()))
 
 
 def verify_store(store: EvidenceStore, start: datetime | None = None, end: datetime | None = None,
-                 warehouse: list[WarehouseRow] | None = None,
-                 env: dict[str, str] | None = None) -> VerificationReport:
-    """Verify the store (see the module doc); `end` is exclusive."""
+                 warehouse: list[WarehouseRow] | None = None, env: dict[str, str] | None = None,
+                 as_of: datetime | None = None) -> VerificationReport:
+    """Verify the store (see the module doc); `end` is exclusive; `as_of` (a day) selects the
+    Type I scope instead of a window."""
     window = (as_utc(start or datetime(1970, 1, 1, tzinfo=UTC)), as_utc(end or datetime(9999, 1, 1, tzinfo=UTC))) \
         if (start or end) else None
     report = VerificationReport(store=store.uri, verified_at=datetime.now(UTC).isoformat(),
@@ -100,10 +138,15 @@ def verify_store(store: EvidenceStore, start: datetime | None = None, end: datet
     entries = _check_entries(store, report)
     digests = _check_digests(store, entries, report, env)
     _check_anchors(entries, digests, report)
-    referenced = _check_records(store, entries, window, report)
-    _check_orphans(store, referenced, window, report)
+    if as_of is not None:
+        scope = as_of_scope(store, entries, as_utc(as_of) + timedelta(days=1))
+        report.window = (f"as of {as_utc(as_of):%Y-%m-%d}", "")
+    else:
+        scope = Scope(window=window)
+    referenced = _check_records(store, entries, scope, report)
+    _check_orphans(store, referenced, scope, report)
     if warehouse is not None:
-        _check_warehouse(entries, warehouse, window, report)
+        _check_warehouse(entries, warehouse, scope, report)
     else:
         report.notes.append("no warehouse cross-check (no warehouse given, or it was busy)")
     if not store.is_local:
@@ -261,14 +304,14 @@ def _period(record: dict[str, Any]) -> tuple[datetime, datetime]:
     return as_utc(record["period"]["start"]), as_utc(record["period"]["end"])
 
 
-def _check_records(store: EvidenceStore, entries: dict[int, LedgerEntry],
-                   window: tuple[datetime, datetime] | None, report: VerificationReport) -> set[str]:
+def _check_records(store: EvidenceStore, entries: dict[int, LedgerEntry], scope: Scope,
+                   report: VerificationReport) -> set[str]:
     referenced: set[str] = set()
     checked = 0
     for seq, entry in sorted(entries.items()):
         if entry.kind == "run_history":  # an export of Airflow's run history, named by path and SHA-256
             body = entry.body
-            if window is not None and not _overlaps((as_utc(body["window_start"]), as_utc(body["window_end"])), window):
+            if not scope.overlaps(as_utc(body["window_start"]), as_utc(body["window_end"])):
                 continue
             _check_artefact(store, report, "Airflow run history export", entry.body.get("path"),
                             entry.body.get("sha256"), f"ledger entry {seq}")
@@ -278,8 +321,8 @@ def _check_records(store: EvidenceStore, entries: dict[int, LedgerEntry],
         key = entry.body.get("record")
         referenced.add(key)
         body = entry.body
-        if window is not None and body.get("period_end") and not _overlaps(
-                (as_utc(body["period_start"]), as_utc(body["period_end"])), window):
+        if body.get("period_end") and not scope.includes(body["control_id"], as_utc(body["period_start"]),
+                                                         as_utc(body["period_end"])):
             continue
         if not key or not store.exists(key):
             report.add("record-missing", key or entry_key(seq), f"the evaluation record of ledger entry {seq} "
@@ -292,7 +335,7 @@ def _check_records(store: EvidenceStore, entries: dict[int, LedgerEntry],
                        "SHA-256 in the ledger: it was changed")
             continue
         record = json.loads(data)
-        if window is not None and not _overlaps(_period(record), window):
+        if not scope.includes(record["control"]["control_id"], *_period(record)):
             continue
         checked += 1
         owner = f"{record['control']['control_id']} {record['period']['start'][:10]} v{record['version']}"
@@ -310,14 +353,14 @@ def _check_records(store: EvidenceStore, entries: dict[int, LedgerEntry],
     return referenced
 
 
-def _check_orphans(store: EvidenceStore, referenced: set[str], window: tuple[datetime, datetime] | None,
-                   report: VerificationReport) -> None:
+def _check_orphans(store: EvidenceStore, referenced: set[str], scope: Scope, report: VerificationReport) -> None:
     for key in store.list(EVALUATIONS):
         if key in referenced or not key.endswith(".json"):
             continue
-        if window is not None:
+        if scope.window is not None:
             try:
-                if not _overlaps(_period(json.loads(store.get(key))), window):
+                record = json.loads(store.get(key))
+                if not scope.includes(record["control"]["control_id"], *_period(record)):
                     continue
             except (ValueError, KeyError):
                 pass
@@ -327,8 +370,8 @@ def _check_orphans(store: EvidenceStore, referenced: set[str], window: tuple[dat
 
 # 5. warehouse ------------------------------------------------------------------------------
 
-def _check_warehouse(entries: dict[int, LedgerEntry], rows: list[WarehouseRow],
-                     window: tuple[datetime, datetime] | None, report: VerificationReport) -> None:
+def _check_warehouse(entries: dict[int, LedgerEntry], rows: list[WarehouseRow], scope: Scope,
+                     report: VerificationReport) -> None:
     by_evaluation = {e.body.get("evaluation_id"): (seq, e) for seq, e in entries.items() if e.kind == "evaluation"}
     known = {r.evaluation_id for r in rows}
     for row in rows:
@@ -343,8 +386,8 @@ def _check_warehouse(entries: dict[int, LedgerEntry], rows: list[WarehouseRow],
     for seq, entry in sorted(entries.items()):
         if entry.kind == "evaluation" and entry.body.get("evaluation_id") not in known:
             body = entry.body
-            if window is not None and body.get("period_end") and not _overlaps(
-                    (as_utc(body["period_start"]), as_utc(body["period_end"])), window):
+            if body.get("period_end") and not scope.includes(body["control_id"], as_utc(body["period_start"]),
+                                                             as_utc(body["period_end"])):
                 continue
             report.add("entry-not-in-warehouse", entry_key(seq), f"ledger entry {seq} names evaluation "
                        f"{body.get('evaluation_id')}, which the warehouse never recorded: forged?")

@@ -124,6 +124,8 @@ def test_a_type_one_pack_shows_the_design_and_one_days_results(tmp_path, evidenc
     day = evidence_run.window_start.date() + timedelta(days=3)
     result = build_pack(evidence_run.settings, tmp_path, as_of=day, make_zip=False)
     assert result.summary["mode"] == "type1" and result.summary["totals"]["periods"] == 1
+    assert result.summary["verification_ok"] and result.summary["pack_verification_ok"]
+    assert "--as-of" in (result.directory / "ledger/verification.html").read_text()
     index = (result.directory / "index.html").read_text()
     assert "Type I" in index and f"as of <strong>{day:%Y-%m-%d}</strong>" in index
     control = (result.directory / "controls/iam_okta_mfa.html").read_text()
@@ -278,6 +280,7 @@ def test_a_monthly_control_in_type_one_and_type_two_packs(tmp_path, evidence_run
     page = (type1.directory / "controls/chg_pr_review.html").read_text()
     assert "2025-10-01" in page and "--from 2025-10-01 --to 2025-10-31" in page
     assert json.loads((type1.directory / "samples/chg_pr_review.json").read_text())["frame_size"] == 3
+    assert type1.summary["pack_verification_ok"], type1.summary
     # Type II over October: the month is one period, failing without an exception
     type2 = build_pack(settings, tmp_path / "t2", datetime(2025, 10, 1).date(), datetime(2025, 10, 31).date(),
                        store_uri=str(store.root), make_zip=False)

@@ -187,3 +187,22 @@ def test_the_cli_exits_non_zero_naming_the_finding(evidence_run, tmp_path, monke
     assert bad.exit_code == 1
     findings = json.loads(bad.output)["findings"]
     assert [f["subject"] for f in findings] == [record["gx"]["result_path"]]
+
+
+def test_the_type_one_scope_is_each_controls_latest_closed_period(evidence_run, tmp_path):
+    """--as-of checks exactly what a Type I pack holds, chosen from the ledger: dropping that
+    period's record is caught, other periods' records are out of scope."""
+    from datetime import timedelta
+
+    store = evidence_run.copy_store(tmp_path / "evidence")
+    as_of = evidence_run.window_start + timedelta(days=3)
+    day = f"{as_of:%Y-%m-%d}"
+    other = [k for k in store.list("evaluations") if f"/{day}/" not in k]
+    for key in other:
+        store.local_path(key).unlink()
+    assert not verify_store(store).ok
+    report = verify_store(store, as_of=as_of)
+    assert report.ok and report.counts["records"] == 1, [str(f) for f in report.findings]
+    target = next(k for k in store.list("evaluations") if f"/{day}/" in k)
+    store.local_path(target).unlink()
+    assert _kinds(verify_store(store, as_of=as_of)) == {"record-missing": {target}}
