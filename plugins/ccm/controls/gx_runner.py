@@ -30,6 +30,9 @@ class ValidationOutcome:
     result_path: Path  # the GX validation result JSON
     docs_relative_path: str  # the Data Docs page, relative to the docs site root
     statistics: dict[str, Any] = field(default_factory=dict)
+    result_id: str = ""  # GX's ValidationResultIdentifier: suite/run_name/run_time/batch
+    validation_id: str | None = None  # the id GX stamps in the result's meta
+    docs_page: Path | None = None  # the rendered Data Docs page (absolute)
 
 
 class SuiteRunner:
@@ -114,11 +117,31 @@ class SuiteRunner:
             raise RuntimeError(f"GX did not store the validation result where expected: {result_path}")
         self._result_ids.append(identifier)
         docs_path = "validations/" + "/".join(identifier.to_tuple()) + ".html"
+        page = self._render_page(result, self.docs_dir / docs_path)
         return ValidationOutcome(
             success=bool(result.success), failing_entity_ids=tuple(sorted(failing)),
             failed_expectations=tuple(failed), result_path=result_path, docs_relative_path=docs_path,
-            statistics=dict(result.statistics),
+            statistics=dict(result.statistics), result_id="/".join(identifier.to_tuple()),
+            validation_id=(result.meta or {}).get("validation_id"), docs_page=page,
         )
+
+    def _render_page(self, result: Any, page: Path) -> Path:
+        """Render this result's Data Docs page now, with the renderer and view GX's site builder uses.
+
+        The page is evidence (its hash goes into the evaluation record), so it must exist
+        before the record is written and must never be re-rendered afterwards; rendering it
+        directly also avoids the site builder listing every stored result once per page.
+        """
+        from great_expectations.render.renderer import ValidationResultsPageRenderer
+        from great_expectations.render.view import DefaultJinjaPageView
+
+        html = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(result),
+                                             show_how_to_buttons=False)
+        page.parent.mkdir(parents=True, exist_ok=True)
+        if page.exists():
+            raise RuntimeError(f"Data Docs page {page} already exists; evidence is never re-rendered")
+        page.write_text(html, encoding="utf-8")
+        return page
 
     def _result_identifier(self, suite_name: str, run_name: str, run_time: datetime) -> Any:
         from great_expectations.core.run_identifier import RunIdentifier
@@ -134,10 +157,11 @@ class SuiteRunner:
         )
 
     def build_docs(self) -> Path:
-        """Render Data Docs pages for this step's results (and the suites), then the index."""
+        """Render the suites' pages and the site index. Result pages were rendered by
+        `validate` and are not rebuilt: they are hashed evidence."""
         from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
         suites = [ExpectationSuiteIdentifier(name) for name in self._definitions]
-        if self._result_ids or suites:
-            self.context.build_data_docs(resource_identifiers=[*suites, *self._result_ids])
+        if suites:
+            self.context.build_data_docs(resource_identifiers=suites)
         return self.docs_dir / "index.html"

@@ -50,3 +50,35 @@ def file_hash_or_none(path: Path | None) -> str | None:
 
 def canonical_json(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, sort_keys=True, indent=1, default=str).encode()
+
+
+RECORD_FORMAT = 2
+INPUTS = "inputs"
+
+
+def input_manifest_key(lake_relative_path: str) -> str:
+    """Where an extract manifest the evaluation rests on is copied in the evidence store.
+
+    The lake is not write-once (event partitions are replaced on re-extract), so the
+    manifests a result rests on are copied into the write-once store under their lake
+    path; the copy is content-identical and shared by every evaluation that used it.
+    """
+    return f"{INPUTS}/{lake_relative_path.lstrip('/')}"
+
+
+def actor() -> str:
+    """Who is acting, for sign-offs: CCM_EVIDENCE_ACTOR, else user@host of the process."""
+    import getpass
+    import socket
+
+    if os.environ.get("CCM_EVIDENCE_ACTOR"):
+        return os.environ["CCM_EVIDENCE_ACTOR"]
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def read_record(store: Any, key: str) -> dict[str, Any]:
+    return json.loads(store.get(key))

@@ -124,12 +124,69 @@ class EvidenceStore:
             tmp.unlink()
         else:
             retain_until = datetime.now(UTC) + timedelta(days=self.retention_days)
-            self._s3.put_object(
-                Bucket=self.bucket, Key=self._key(relative), Body=data,
-                ChecksumAlgorithm="SHA256",
-                ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=retain_until,
-            )
+            try:
+                # If-None-Match: S3 refuses the PUT if the key appeared since the check above
+                self._s3.put_object(
+                    Bucket=self.bucket, Key=self._key(relative), Body=data,
+                    ChecksumAlgorithm="SHA256", IfNoneMatch="*",
+                    ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=retain_until,
+                )
+            except self._s3.exceptions.ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
+                    raise
+                if sha256_bytes(self.get(relative)) != digest:
+                    raise EvidenceError(f"evidence {relative} was written concurrently with different content; "
+                                        "it is never overwritten") from None
         return digest
 
     def put_file(self, relative: str, source: Path) -> str:
         return self.put(relative, Path(source).read_bytes())
+
+    # S3 guarantees ------------------------------------------------------------------
+    def check_object_lock(self) -> dict[str, object]:
+        """The bucket's Object Lock configuration; raises unless Object Lock is enabled.
+
+        Writes carry their own COMPLIANCE retention (`retention_days`), so a bucket default
+        is not required, but a bucket without Object Lock cannot hold evidence at all.
+        """
+        if self._s3 is None:
+            raise EvidenceError("Object Lock applies to S3 evidence stores only")
+        try:
+            config = self._s3.get_object_lock_configuration(Bucket=self.bucket)["ObjectLockConfiguration"]
+        except self._s3.exceptions.ClientError as exc:
+            raise EvidenceError(f"evidence bucket {self.bucket} has no Object Lock configuration ({exc}); "
+                                "create it with ObjectLockEnabledForBucket") from None
+        if config.get("ObjectLockEnabled") != "Enabled":
+            raise EvidenceError(f"evidence bucket {self.bucket} does not have Object Lock enabled")
+        return config
+
+    def retention(self, relative: str) -> dict[str, object]:
+        """The Object Lock retention of one stored object (mode and retain-until date)."""
+        if self._s3 is None:
+            raise EvidenceError("Object Lock applies to S3 evidence stores only")
+        head = self._s3.head_object(Bucket=self.bucket, Key=self._key(relative))
+        return {"Mode": head.get("ObjectLockMode"), "RetainUntilDate": head.get("ObjectLockRetainUntilDate")}
+
+    def version_anomalies(self) -> list[tuple[str, str]]:
+        """Keys under the prefix with more than one version or a delete marker.
+
+        The writer never writes a key twice, so on a versioned (Object Lock) bucket every key
+        has exactly one version; a second version means someone rewrote it, a delete marker
+        that someone hid it. Object Lock keeps the original version retrievable either way.
+        """
+        if self._s3 is None:
+            return []
+        versions: dict[str, int] = {}
+        markers: set[str] = set()
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        paginator = self._s3.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + "/" if self.prefix else ""):
+            for version in page.get("Versions", []):
+                versions[version["Key"][strip:]] = versions.get(version["Key"][strip:], 0) + 1
+            for marker in page.get("DeleteMarkers", []):
+                markers.add(marker["Key"][strip:])
+        found = [(key, f"{count} versions: the object was rewritten after it was written once")
+                 for key, count in sorted(versions.items()) if count > 1]
+        found += [(key, "a delete marker hides the object (its locked version is still in the bucket)")
+                  for key in sorted(markers)]
+        return found

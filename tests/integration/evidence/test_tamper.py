@@ -1,0 +1,208 @@
+"""`ccm evidence verify` catches every kind of tampering with a real evidence store, naming it,
+and passes on the untouched store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ccm.evidence.ledger import GENESIS, Digest, LedgerEntry, digest_key, entry_key
+from ccm.evidence.verify import VerificationReport, verify_store, warehouse_rows
+
+pytestmark = pytest.mark.integration
+
+
+def _verify(store, evidence_run, **kwargs) -> VerificationReport:
+    return verify_store(store, warehouse=warehouse_rows(evidence_run.settings.warehouse_path), **kwargs)
+
+
+def _kinds(report: VerificationReport) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for finding in report.findings:
+        found.setdefault(finding.kind, set()).add(finding.subject)
+    return found
+
+
+def _records(store) -> list[dict]:
+    return [json.loads(store.get(k)) for k in store.list("evaluations")]
+
+
+def _tested_record(store) -> dict:
+    return next(r for r in _records(store) if r["population"] and r["gx"])
+
+
+def test_the_untouched_store_verifies(evidence_run, tmp_path):
+    store = evidence_run.copy_store(tmp_path / "evidence")
+    report = _verify(store, evidence_run)
+    assert report.ok, [str(f) for f in report.findings]
+    # six days plus the re-run period, each its own ledger entry, sealed by one digest per evaluate step
+    assert report.counts["entries"] == evidence_run.days + 1
+    assert report.counts["digests"] == 2
+    assert report.counts["records"] == evidence_run.days + 1
+    tested = sum(1 for r in _records(store) if r["gx"])
+    # population, GX result, Data Docs page and two extract manifests per tested evaluation
+    assert report.counts["artefacts"] >= tested * 5
+    assert report.counts["warehouse_results"] == evidence_run.days + 1
+
+
+@pytest.mark.parametrize("artefact", ["gx result", "population", "docs page", "record", "input manifest"])
+def test_one_modified_byte_is_named(evidence_run, tmp_path, artefact):
+    store = evidence_run.copy_store(tmp_path / "evidence")
+    record = _tested_record(store)
+    path = {
+        "gx result": record["gx"]["result_path"],
+        "population": record["population"]["path"],
+        "docs page": record["gx"]["docs_path"],
+        "record": next(k for k in store.list("evaluations") if record["evaluation_id"] in k),
+        "input manifest": record["inputs"]["datasets"][0]["manifests"][0]["evidence_path"],
+    }[artefact]
+    target = store.local_path(path)
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    report = _verify(store, evidence_run)
+    expected_kind = "record-modified" if artefact == "record" else "artefact-modified"
+    assert path in _kinds(report).get(expected_kind, set()), [str(f) for f in report.findings]
+    assert not report.ok
+
+
+def test_a_deleted_artefact_is_named(evidence_run, tmp_path):
+    store = evidence_run.copy_store(tmp_path / "evidence")
+    record = _tested_record(store)
+    store.local_path(record["population"]["path"]).unlink()
+    store.local_path(record["gx"]["docs_path"]).unlink()
+    kinds = _kinds(_verify(store, evidence_run))
+    assert kinds["artefact-missing"] == {record["population"]["path"], record["gx"]["docs_path"]}
+
+
+def test_a_deleted_record_is_named(evidence_run, tmp_path):
+    store = evidence_run.copy_store(tmp_path / "evidence")
+    key = next(iter(store.list("evaluations")))
+    store.local_path(key).unlink()
+    assert _kinds(_verify(store, evidence_run))["record-missing"] == {key}
+
+
+def test_two_reordered_ledger_entries_are_named(evidence_run, tmp_path):
+    store = evidence_run.copy_store(tmp_path / "evidence")
+    second, third = store.local_path(entry_key(2)), store.local_path(entry_key(3))
+    a, b = second.read_bytes(), third.read_bytes()
+    second.write_bytes(b)
+    third.write_bytes(a)
+    report = _verify(store, evidence_run)
+    kinds = _kinds(report)
+    assert kinds["entry-reordered"] == {entry_key(2), entry_key(3)}
+    assert entry_key(2) in kinds["chain-broken"]
+    assert digest_key(1) in kinds["digest-mismatch"]
+
+
+def test_an_inserted_forged_entry_is_named(evidence_run, tmp_path):
+    """A forged evaluation slipped in as entry 3, later entries renumbered to make room."""
+    store = evidence_run.copy_store(tmp_path / "evidence")
+    entries = [LedgerEntry.from_bytes(store.get(k)) for k in store.list("ledger/entries")]
+    for entry in reversed(entries[2:]):  # move 3..N up by one, content untouched
+        store.local_path(entry_key(entry.seq)).rename(store.local_path(entry_key(entry.seq + 1)))
+    genuine = entries[2].body
+    body = {**genuine, "evaluation_id": "f" * 32, "status": "pass", "version": 1}
+    forged = LedgerEntry(3, entries[1].entry_hash, entries[2].recorded_at, "evaluation", body,
+                         LedgerEntry.compute_hash(3, entries[1].entry_hash, entries[2].recorded_at, "evaluation", body,
+                                                  entries[2].last_digest), entries[2].last_digest)
+    store.local_path(entry_key(3)).write_bytes(forged.to_bytes())
+    kinds = _kinds(_verify(store, evidence_run))
+    assert entry_key(4) in kinds["chain-broken"]  # the genuine entry no longer follows its predecessor
+    assert entry_key(4) in kinds["entry-reordered"]  # and sits under a number that is not its own
+    assert digest_key(1) in kinds["digest-mismatch"]  # the digest sealed a different sequence
+    assert entry_key(3) in kinds["entry-not-in-warehouse"]  # the warehouse never saw the forged evaluation
+
+
+def test_a_forged_entry_appended_with_a_valid_chain_is_named(evidence_run, tmp_path):
+    """Chain-consistent forgery at the tail: the unsigned chain alone cannot tell, the warehouse can."""
+    store = evidence_run.copy_store(tmp_path / "evidence")
+    from ccm.evidence.ledger import Ledger
+
+    body = {"evaluation_id": "e" * 32, "control_id": "iam_okta_mfa", "period_start": "2025-10-03T00:00:00+00:00",
+            "period_end": "2025-10-04T00:00:00+00:00", "version": 2, "status": "pass",
+            "record": "evaluations/none.json", "record_sha256": GENESIS}
+    entry = Ledger(store).append("evaluation", body, "2025-10-08T01:30:00+00:00")
+    kinds = _kinds(_verify(store, evidence_run))
+    assert kinds["entry-not-in-warehouse"] == {entry_key(entry.seq)}
+    assert kinds["record-missing"] == {"evaluations/none.json"}
+
+
+def test_a_rolled_back_digest_is_named(evidence_run, tmp_path):
+    store = evidence_run.copy_store(tmp_path / "evidence")
+    store.local_path(digest_key(2)).write_bytes(store.get(digest_key(1)))
+    kinds = _kinds(_verify(store, evidence_run))
+    assert kinds["digest-rolled-back"] == {digest_key(2)}
+    assert digest_key(2) in kinds["digest-chain-broken"]
+
+
+def test_rolling_the_ledger_back_to_an_earlier_digest_is_named(evidence_run, tmp_path):
+    """Remove the last digest and the entries it sealed: the records they named and the
+    warehouse still know."""
+    store = evidence_run.copy_store(tmp_path / "evidence")
+    last = Digest.from_bytes(store.get(digest_key(2)))
+    store.local_path(digest_key(2)).unlink()
+    removed = [LedgerEntry.from_bytes(store.get(entry_key(s))) for s in range(last.from_seq, last.to_seq + 1)]
+    for entry in removed:
+        store.local_path(entry_key(entry.seq)).unlink()
+    kinds = _kinds(_verify(store, evidence_run))
+    assert kinds["record-not-in-ledger"] == {e.body["record"] for e in removed}
+    assert kinds["entry-missing-for-result"] == {e.body["record"] for e in removed}
+
+
+def test_an_entry_anchored_to_a_removed_digest_is_named(evidence_run, tmp_path):
+    store = evidence_run.copy_store(tmp_path / "evidence")
+    store.local_path(digest_key(1)).unlink()
+    kinds = _kinds(_verify(store, evidence_run))
+    assert digest_key(1) in kinds["digest-missing"]
+
+
+def test_the_window_limits_the_artefact_checks_not_the_chain(evidence_run, tmp_path):
+    store = evidence_run.copy_store(tmp_path / "evidence")
+    start = evidence_run.window_start
+    late = next(r for r in _records(store) if r["population"] and r["period"]["start"] >= "2025-10-04")
+    store.local_path(late["population"]["path"]).unlink()
+    from datetime import timedelta
+
+    early = verify_store(store, start, start + timedelta(days=3))
+    assert early.ok and early.counts["records"] == 4  # three days, the re-run day twice
+    assert not verify_store(store).ok
+
+
+def test_the_cli_exits_non_zero_naming_the_finding(evidence_run, tmp_path, monkeypatch):
+    from ccm.cli import app
+
+    store = evidence_run.copy_store(tmp_path / "evidence")
+    monkeypatch.setenv("CCM_DATA_DIR", str(Path(evidence_run.settings.data_dir)))
+    runner = CliRunner()
+    ok = runner.invoke(app, ["evidence", "verify", "--store", str(store.root)])
+    assert ok.exit_code == 0, ok.output
+    assert "OK" in ok.output
+    record = _tested_record(store)
+    store.local_path(record["gx"]["result_path"]).write_bytes(b"{}")
+    bad = runner.invoke(app, ["evidence", "verify", "--store", str(store.root), "--json"])
+    assert bad.exit_code == 1
+    findings = json.loads(bad.output)["findings"]
+    assert [f["subject"] for f in findings] == [record["gx"]["result_path"]]
+
+
+def test_the_type_one_scope_is_each_controls_latest_closed_period(evidence_run, tmp_path):
+    """--as-of checks exactly what a Type I pack holds, chosen from the ledger: dropping that
+    period's record is caught, other periods' records are out of scope."""
+    from datetime import timedelta
+
+    store = evidence_run.copy_store(tmp_path / "evidence")
+    as_of = evidence_run.window_start + timedelta(days=3)
+    day = f"{as_of:%Y-%m-%d}"
+    other = [k for k in store.list("evaluations") if f"/{day}/" not in k]
+    for key in other:
+        store.local_path(key).unlink()
+    assert not verify_store(store).ok
+    report = verify_store(store, as_of=as_of)
+    assert report.ok and report.counts["records"] == 1, [str(f) for f in report.findings]
+    target = next(k for k in store.list("evaluations") if f"/{day}/" in k)
+    store.local_path(target).unlink()
+    assert _kinds(verify_store(store, as_of=as_of)) == {"record-missing": {target}}
