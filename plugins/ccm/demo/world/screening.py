@@ -61,43 +61,45 @@ def _testable_months(spec: DemoSpec) -> list[Period]:
 def _seed_plan(spec: DemoSpec, people: list[Person], seeds: Seeds) -> dict[str, tuple[int, int]]:
     """{employee_id: (days check ordered before start, days completed after start)} for planted hires.
 
-    Roles go to hires in the window's testable months, in order: the first month gets the
-    plain failure; exceptions need a start by the 25th so a short exception can expire
-    before the month closes.
+    Roles go to hires in the window's testable months (by preference: the first month gets
+    the plain failure, the last stays clean when there are enough hires); exceptions need a
+    start by the 25th so a short exception can expire before the month closes.
     """
     months = _testable_months(spec)
     hires = sorted((p for p in people if spec.window_start <= p.start_at < spec.window_end),
                    key=lambda p: (p.start_at, p.employee_id))
     used: set[str] = set()
 
-    def pick(month_index: int, latest_day: int = 31) -> Person | None:
-        if month_index >= len(months):
-            return None
-        for person in hires:
-            if (person.employee_id not in used and months[month_index].contains(person.start_at)
-                    and person.start_at.day <= latest_day):
-                used.add(person.employee_id)
-                return person
+    def pick(month_indexes: tuple[int, ...], latest_day: int = 31) -> Person | None:
+        """The first unused hire in the first of the preferred months that has one."""
+        for month_index in month_indexes:
+            if month_index >= len(months):
+                continue
+            for person in hires:
+                if (person.employee_id not in used and months[month_index].contains(person.start_at)
+                        and person.start_at.day <= latest_day):
+                    used.add(person.employee_id)
+                    return person
         return None
 
     plan: dict[str, tuple[int, int]] = {}
-    late = pick(0)
+    late = pick((0, 1, 2))
     if late:
         plan[late.employee_id] = (5, 3)
-    expired = pick(1, latest_day=25)
+    expired = pick((1, 2, 0), latest_day=25)
     if expired:
         plan[expired.employee_id] = (4, 6)
         seeds.add_exception(CONTROL_ID, expired.employee_id, "Start approved under supervision while the "
                             "criminal-record search is delayed at the county court",
                             expired.start_at - timedelta(days=3), expired.start_at + timedelta(days=2))
-    for index in (1, 3):
-        covered = pick(index, latest_day=25)
+    for preferred in ((1, 2, 0), (3, 4)):
+        covered = pick(preferred, latest_day=25)
         if covered:
             plan[covered.employee_id] = (3, 10)
             seeds.add_exception(CONTROL_ID, covered.employee_id, "Start approved without production access "
                                 "until the check completes (international education verification)",
                                 covered.start_at - timedelta(days=2), covered.start_at + timedelta(days=45))
-    pending = pick(2)
+    pending = pick((2, 1))
     if pending:
         plan[pending.employee_id] = (2, 50)
     return plan
