@@ -20,7 +20,7 @@ guest accounts HR does not know (one never trained), and people who have left.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,7 +106,7 @@ def _security_enrollments(person: Person, spec: DemoSpec, onboarding: datetime |
     return docs
 
 
-def _doc(person: Person | None, code: str, title: str, curriculum: str, assigned: datetime, due,
+def _doc(person: Person | None, code: str, title: str, curriculum: str, assigned: datetime, due: date,
          completed: datetime | None, email: str | None = None) -> dict[str, Any]:
     return {
         "employee_id": person.employee_id if person else None, "email": person.email if person else email,
