@@ -1,0 +1,20 @@
+select
+    observed_at,
+    risk_id,
+    title,
+    category,
+    lower(severity) as severity,
+    likelihood,
+    impact,
+    nullif(lower(trim(owner_email)), '') as owner_email,
+    owner_name,
+    lower(treatment) as treatment,
+    nullif(trim(mitigation_plan), '') as mitigation_plan,
+    lower(status) as risk_status,
+    identified_on,
+    closed_on,
+    last_reviewed_at,
+    review_history,
+    raw,
+    lake_file
+from {{ source('grc', 'grc__risks') }}
