@@ -157,7 +157,6 @@ def _months(spec: DemoSpec) -> list[tuple[int, datetime, datetime]]:
 class _Builder:
     spec: DemoSpec
     rng: random.Random
-    seeds: Seeds
     repos: list[dict[str, Any]]
     members: list[dict[str, Any]]
     pulls: list[dict[str, Any]] = field(default_factory=list)
@@ -675,8 +674,6 @@ def _number_and_except(b: _Builder, spec: DemoSpec, seeds: Seeds) -> None:
         if marker:
             seeds.add_exception("mon_dependabot_sla", alert_entity(alert), marker["reason"],
                                 parse(marker["approved"]), parse(marker["expires"]))
-    for deployment in b.deployments:
-        deployment.pop("exception", None)
 
 
 def generate(ctx: WorldContext) -> None:
@@ -688,7 +685,7 @@ def generate(ctx: WorldContext) -> None:
     excluded = _plan_two_factor(spec, org, members, ctx.seeds)
     repos = _repos(spec, sum(1 for m in members if m["department"] == "Engineering"))
     _plan_protection(spec, repos, ctx.seeds)
-    builder = _Builder(spec, rng_for(spec.seed, "github:activity"), ctx.seeds, repos, members)
+    builder = _Builder(spec, rng_for(spec.seed, "github:activity"), repos, members)
     _generate_activity(builder, spec, people, excluded)
     builder.rng = rng_for(spec.seed, "github:planted-activity")
     _plan_changes(builder, spec, excluded)
