@@ -41,7 +41,10 @@ from ccm.sources.http_client import ApiClient, HttpSourceConfig, Secret
 SOURCE = "github"
 CONN_ID = "github_default"
 API_VERSION = "2022-11-28"
-PAGE_SIZE = 100
+PAGE_SIZE = 100  # full listings: as few requests as possible
+# newest-first listings read only until they pass the interval's start: a daily interval
+# needs the first few entries, so small pages move far less data
+RECENT_PAGE_SIZE = 30
 MAX_PULL_COMMITS = 250  # the pull request commits API lists at most 250 commits
 MAX_RUNS_PER_QUERY = 1000  # a filtered workflow-runs query returns at most 1,000 runs
 
@@ -405,7 +408,7 @@ def merged_pull_requests(session: GitHubSession, interval: Interval,
     for repo in _repositories(session, fetch_log):
         path = f"{_repo_path(repo)}/pulls"
         where = f"GET {path}"
-        params = {"state": "closed", "sort": "updated", "direction": "desc", "per_page": PAGE_SIZE}
+        params = {"state": "closed", "sort": "updated", "direction": "desc", "per_page": RECENT_PAGE_SIZE}
         for page in _list(session, fetch_log, path, params):
             oldest = None
             for pr in page:
@@ -607,7 +610,7 @@ def fetch_deployments(session: GitHubSession):
             path = f"{_repo_path(repo)}/deployments"
             context = {"full_name": repo["full_name"],
                        "default_branch": _field(repo, "default_branch", f"GET /orgs/{session.org}/repos")}
-            for page in _list(session, fetch_log, path, {"per_page": PAGE_SIZE}):  # newest first
+            for page in _list(session, fetch_log, path, {"per_page": RECENT_PAGE_SIZE}):  # newest first
                 oldest = None
                 for deployment in page:
                     created = _time(deployment, "created_at", f"GET {path}")

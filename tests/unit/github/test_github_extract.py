@@ -162,20 +162,23 @@ def test_an_exhausted_rate_limit_waits_until_the_reset(settings, github_connecti
     assert len(sleeps) == 1 and 29 <= sleeps[0] <= 32  # x-ratelimit-reset - Date + 1 s
 
 
+@pytest.mark.parametrize(("key", "path", "after", "failing"), [
+    ("github.members", f"/orgs/{ORG}/members", 1, rf"GET http://.*/orgs/{ORG}/members\?per_page=3&page=2"),
+    ("github.pull_requests", f"/repos/{ORG}/", 2, rf"GET .*/repos/{ORG}/[a-z-]+/pulls\?"),
+])
 def test_a_500_mid_pagination_fails_and_leaves_the_lake_as_it_was(settings, github_connection, github_standin,
-                                                                  monkeypatch):
+                                                                  monkeypatch, key, path, after, failing):
     monkeypatch.setattr(github, "PAGE_SIZE", 3)
+    monkeypatch.setattr(github, "RECENT_PAGE_SIZE", 3)
     _at(SMALL_DEMO.observation_time(DAY.end))
     lake = Lake(settings.lake_uri)
-    first = run_github(settings, github_connection, "github.pull_requests")
-    files = lake.dataset_files(get_dataset("github.pull_requests"))
-    before = {path: lake.read_bytes(path) for path in files}
-    github_standin.inject(status=500, count=50, path=f"/repos/{ORG}/", after=2)
-    with pytest.raises(SourceError, match=r"github: GET /repos/kestrel-labs/.* still failing after 2 attempts: "
-                                          r"HTTP 500"):
-        run_github(settings, github_connection, "github.pull_requests", max_attempts=2)
-    after = {path: lake.read_bytes(path) for path in lake.dataset_files(get_dataset("github.pull_requests"))}
-    assert first.status is ExtractStatus.COMPLETE and first.rows_written > 0 and after == before
+    first = run_github(settings, github_connection, key)
+    before = {p: lake.read_bytes(p) for p in lake.dataset_files(get_dataset(key))}
+    github_standin.inject(status=500, count=50, path=path, after=after)
+    with pytest.raises(SourceError, match=rf"github: {failing}.* still failing after 2 attempts: HTTP 500"):
+        run_github(settings, github_connection, key, max_attempts=2)
+    after_files = {p: lake.read_bytes(p) for p in lake.dataset_files(get_dataset(key))}
+    assert first.status is ExtractStatus.COMPLETE and first.rows_written > 0 and after_files == before
     assert [m.status for m in read_manifests(lake)] == [ExtractStatus.COMPLETE, ExtractStatus.FAILED]
 
 

@@ -472,13 +472,13 @@ class GitHubStandin(StandinServer):
         body = []
         for deployment in response.body:
             by_ci = deployment["run_id"] is not None
-            statuses = self._status_objects(deployment, repo, moment, request.base_url)
+            seen = [s["at"] for s in deployment["statuses"] if parse(s["at"]) <= moment]
             body.append({
                 "url": f"{request.base_url}/repos/{full}/deployments/{deployment['id']}", "id": deployment["id"],
                 "node_id": _node_id("Deployment", deployment["id"]), "task": "deploy",
                 "original_environment": deployment["environment"], "environment": deployment["environment"],
                 "description": None, "created_at": deployment["created_at"],
-                "updated_at": statuses[0]["created_at"] if statuses else deployment["created_at"],
+                "updated_at": max(seen) if seen else deployment["created_at"],
                 "statuses_url": f"{request.base_url}/repos/{full}/deployments/{deployment['id']}/statuses",
                 "repository_url": f"{request.base_url}/repos/{full}",
                 "creator": self.user(deployment["creator"], request.base_url), "sha": deployment["sha"],
