@@ -68,11 +68,13 @@ def test_every_result_links_to_its_evidence(demo_run):
     data_dir, stdout = demo_run
     settings = Settings.from_env({"CCM_DATA_DIR": str(data_dir)})
     evidence = Path(settings.evidence_uri)
-    for row in current_results(settings):
+    results = current_results(settings)
+    for row in results:
         assert (evidence / row["evidence_path"]).is_file()
         if row["status"] != "not_tested":
             assert (evidence / row["data_docs_path"]).is_file()
             assert (evidence / row["population_path"]).is_file()
     index = (data_dir / "reports" / "index.html").read_text()
-    assert index.count('<td><span class="status fail">') == 2 and "Data Docs" in index
+    failures = sum(1 for row in results if row["status"] == "fail")
+    assert failures >= 2 and index.count('<td><span class="status fail">') == failures and "Data Docs" in index
     assert "status index:" in stdout and "GX Data Docs:" in stdout
