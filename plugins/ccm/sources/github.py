@@ -35,7 +35,7 @@ from urllib.parse import quote
 from ccm.constants import DatasetKind
 from ccm.datasets import Column, ColumnType, Dataset, parse_timestamp
 from ccm.errors import ConfigError, SourceError
-from ccm.sources.extract import FetchLog, Interval
+from ccm.sources.extract import Fetcher, FetchLog, Interval
 from ccm.sources.http_client import ApiClient, HttpSourceConfig, Secret
 
 SOURCE = "github"
@@ -425,7 +425,7 @@ def merged_pull_requests(session: GitHubSession, interval: Interval,
 
 # fetchers -------------------------------------------------------------------------------
 
-def fetch_organization(session: GitHubSession):
+def fetch_organization(session: GitHubSession) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         path = f"/orgs/{session.org}"
         body, _ = session.api.get_json(path)
@@ -440,7 +440,7 @@ def fetch_organization(session: GitHubSession):
     return fetch
 
 
-def fetch_members(session: GitHubSession):
+def fetch_members(session: GitHubSession) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         path = f"/orgs/{session.org}/members"
 
@@ -463,7 +463,7 @@ def fetch_members(session: GitHubSession):
     return fetch
 
 
-def fetch_saml_identities(session: GitHubSession):
+def fetch_saml_identities(session: GitHubSession) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         after = None
         total = 0
@@ -507,14 +507,14 @@ def fetch_saml_identities(session: GitHubSession):
     return fetch
 
 
-def fetch_repositories(session: GitHubSession):
+def fetch_repositories(session: GitHubSession) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         yield from _repositories(session, fetch_log)
 
     return fetch
 
 
-def fetch_branch_protection(session: GitHubSession):
+def fetch_branch_protection(session: GitHubSession) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         for repo in _repositories(session, fetch_log):
             if repo.get("archived"):
@@ -536,7 +536,7 @@ def fetch_branch_protection(session: GitHubSession):
     return fetch
 
 
-def fetch_dependabot_alerts(session: GitHubSession):
+def fetch_dependabot_alerts(session: GitHubSession) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         for repo in _repositories(session, fetch_log):
             path = f"{_repo_path(repo)}/dependabot/alerts"
@@ -547,7 +547,7 @@ def fetch_dependabot_alerts(session: GitHubSession):
     return fetch
 
 
-def fetch_pull_requests(session: GitHubSession):
+def fetch_pull_requests(session: GitHubSession) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         for _repo, pr, _merged in merged_pull_requests(session, interval, fetch_log):
             yield pr
@@ -555,7 +555,7 @@ def fetch_pull_requests(session: GitHubSession):
     return fetch
 
 
-def fetch_pull_request_reviews(session: GitHubSession):
+def fetch_pull_request_reviews(session: GitHubSession) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         for repo, pr, _merged in merged_pull_requests(session, interval, fetch_log):
             number = _field(pr, "number", f"GET {_repo_path(repo)}/pulls")
@@ -568,7 +568,7 @@ def fetch_pull_request_reviews(session: GitHubSession):
     return fetch
 
 
-def fetch_pull_request_commits(session: GitHubSession):
+def fetch_pull_request_commits(session: GitHubSession) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         for repo, pr, _merged in merged_pull_requests(session, interval, fetch_log):
             number = _field(pr, "number", f"GET {_repo_path(repo)}/pulls")
@@ -586,7 +586,7 @@ def fetch_pull_request_commits(session: GitHubSession):
     return fetch
 
 
-def fetch_check_runs(session: GitHubSession):
+def fetch_check_runs(session: GitHubSession) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         for repo, pr, _merged in merged_pull_requests(session, interval, fetch_log):
             number = _field(pr, "number", f"GET {_repo_path(repo)}/pulls")
@@ -604,7 +604,7 @@ def fetch_check_runs(session: GitHubSession):
     return fetch
 
 
-def fetch_deployments(session: GitHubSession):
+def fetch_deployments(session: GitHubSession) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         for repo in _repositories(session, fetch_log):
             path = f"{_repo_path(repo)}/deployments"
@@ -626,7 +626,7 @@ def fetch_deployments(session: GitHubSession):
     return fetch
 
 
-def fetch_workflow_runs(session: GitHubSession):
+def fetch_workflow_runs(session: GitHubSession) -> Fetcher:
     def runs_between(repo: dict[str, Any], start: datetime, last: datetime,
                      fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         """Runs created in [start, last] (seconds); halves the range while GitHub caps the answer."""

@@ -130,7 +130,7 @@ class GitHubStandin(StandinServer):
         return super().dispatch(request)
 
     # routes ----------------------------------------------------------------------
-    def routes(self):
+    def routes(self) -> list[tuple[str, str, Any]]:
         return [
             ("GET", r"/orgs/(?P<org>[^/]+)", self.get_org),
             ("GET", r"/orgs/(?P<org>[^/]+)/members", self.list_members),
