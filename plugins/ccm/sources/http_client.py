@@ -10,8 +10,10 @@ bounded. Pagination follows `Link: rel="next"` and refuses to loop.
 from __future__ import annotations
 
 import email.utils
+import functools
 import logging
 import re
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -62,6 +64,13 @@ class RetryableResponse(Exception):
         self.response = response
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context for every client: building one loads the CA bundle (~0.1 s),
+    which would otherwise be paid by every extract. SSLContext is safe to share."""
+    return httpx.create_ssl_context()
+
+
 def parse_link_header(value: str | None) -> dict[str, str]:
     if not value:
         return {}
@@ -109,7 +118,8 @@ class ApiClient:
         headers = {"Accept": "application/json", "User-Agent": "ccm/0.1", **config.extra_headers}
         headers[config.auth_header] = f"{config.auth_prefix}{config.token}"
         self._client = httpx.Client(
-            base_url=config.base_url, headers=headers, timeout=config.timeout_s, transport=transport
+            base_url=config.base_url, headers=headers, timeout=config.timeout_s, transport=transport,
+            verify=_ssl_context(),
         )
 
     def close(self) -> None:
@@ -139,8 +149,18 @@ class ApiClient:
     def _stop_on_wait_budget(self, state: RetryCallState) -> bool:
         return self.waited_s >= self.config.max_total_wait_s
 
-    def get(self, url: str, params: dict[str, Any] | None = None) -> httpx.Response:
-        """GET with bounded retries; raises SourceError naming the request on final failure."""
+    def get(self, url: str, params: dict[str, Any] | None = None,
+            ok_statuses: tuple[int, ...] = ()) -> httpx.Response:
+        """GET with bounded retries; raises SourceError naming the request on final failure.
+
+        `ok_statuses` are error statuses the caller expects and interprets itself (e.g.
+        GitHub's 404 "Branch not protected"); they are returned, not raised.
+        """
+        return self.request("GET", url, params=params, ok_statuses=ok_statuses)
+
+    def request(self, method: str, url: str, params: dict[str, Any] | None = None, json_body: Any = None,
+                ok_statuses: tuple[int, ...] = ()) -> httpx.Response:
+        """Any read request (GET, or POST for query APIs such as GraphQL) with bounded retries."""
 
         def retryable(exc: BaseException) -> bool:
             return isinstance(exc, RetryableResponse | httpx.TransportError)
@@ -151,7 +171,7 @@ class ApiClient:
             nonlocal attempts
             attempts += 1
             self.requests += 1
-            response = self._client.get(url, params=params)
+            response = self._client.request(method, url, params=params, json=json_body)
             if response.status_code == 429 or response.status_code >= 500:
                 raise RetryableResponse(response)
             if response.status_code == 403 and response.headers.get("x-ratelimit-remaining") == "0":
@@ -169,33 +189,42 @@ class ApiClient:
             sleep=self._sleep,
             reraise=True,
         )
-        target = self._describe(url, params)
+        target = f"{method} {self._describe(url, params)}"
         try:
             response = retrying(attempt)
         except RetryableResponse as exc:
             raise SourceError(
                 self.config.source,
-                f"GET {target} still failing after {attempts} attempts: HTTP {exc.response.status_code} "
+                f"{target} still failing after {attempts} attempts: HTTP {exc.response.status_code} "
                 f"{_snippet(exc.response.text)}",
             ) from None
         except httpx.TransportError as exc:
             raise SourceError(
-                self.config.source, f"cannot reach {self.config.base_url} for GET {target}: {type(exc).__name__}: {exc}"
+                self.config.source, f"cannot reach {self.config.base_url} for {target}: {type(exc).__name__}: {exc}"
             ) from None
-        if response.status_code >= 400:
+        if response.status_code >= 400 and response.status_code not in ok_statuses:
             raise SourceError(
-                self.config.source, f"GET {target} returned HTTP {response.status_code}: {_snippet(response.text)}"
+                self.config.source, f"{target} returned HTTP {response.status_code}: {_snippet(response.text)}"
             )
         return response
 
-    def get_json(self, url: str, params: dict[str, Any] | None = None) -> tuple[Any, httpx.Response]:
-        response = self.get(url, params)
+    def get_json(self, url: str, params: dict[str, Any] | None = None,
+                 ok_statuses: tuple[int, ...] = ()) -> tuple[Any, httpx.Response]:
+        response = self.get(url, params, ok_statuses)
+        return self._json(response, "GET", url, params), response
+
+    def post_json(self, url: str, body: Any) -> tuple[Any, httpx.Response]:
+        """POST a JSON query (e.g. GraphQL) and read the JSON answer, with the same retries."""
+        response = self.request("POST", url, json_body=body)
+        return self._json(response, "POST", url, None), response
+
+    def _json(self, response: httpx.Response, method: str, url: str, params: dict[str, Any] | None) -> Any:
         try:
-            return response.json(), response
+            return response.json()
         except ValueError:
             raise SourceError(
                 self.config.source,
-                f"GET {self._describe(url, params)} returned a body that is not JSON "
+                f"{method} {self._describe(url, params)} returned a body that is not JSON "
                 f"({response.headers.get('content-type', 'no content-type')}): {_snippet(response.text)}",
             ) from None
 

@@ -1,0 +1,21 @@
+select
+    run_id,
+    repository,
+    name as workflow_name,
+    workflow_id,
+    path,
+    event,
+    status as run_status,
+    conclusion,
+    head_branch,
+    head_sha,
+    run_number,
+    run_attempt,
+    actor_login,
+    triggering_actor_login,
+    created_at,
+    updated_at,
+    run_started_at,
+    raw,
+    lake_file
+from {{ source('github', 'github__workflow_runs') }}
