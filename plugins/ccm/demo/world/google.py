@@ -77,12 +77,15 @@ class _Seeding:
         self.used: set[str] = set()
 
     def _take(self, rng, *predicates) -> dict[str, Any]:
+        """A random unused user matching the first predicate that has one; then anyone; then a leader."""
         cutoff = self.spec.window_start - timedelta(days=30)
-        for predicate in (*predicates, lambda p: True):
+        fallbacks = [*[(p, False) for p in predicates], (lambda p: True, False), (lambda p: True, True)]
+        for predicate, leaders in fallbacks:
             pool = [u for u in self.users
                     if u["id"] not in self.used
                     and (p := self.by_employee[u["employee_id"]]).termination_at is None
-                    and p.start_at < cutoff and not p.title.startswith(("Head of", "Chief")) and predicate(p)]
+                    and p.start_at < cutoff and p.title.startswith(("Head of", "Chief")) == leaders
+                    and predicate(p)]
             if pool:
                 user = rng.choice(pool)
                 self.used.add(user["id"])

@@ -162,23 +162,27 @@ class _Seeding:
     def _person_user(self, predicate) -> dict[str, Any]:
         return next(u for u in self.users if u["employee_id"] and predicate(self.by_employee[u["employee_id"]]))
 
-    def _candidates(self, predicate=lambda p: True, started_before_days: int = 30) -> list[dict[str, Any]]:
-        """Unused people employed throughout the window, started well before it."""
+    def _candidates(self, predicate=lambda p: True, started_before_days: int = 30,
+                    leaders: bool = False) -> list[dict[str, Any]]:
+        """Unused people employed throughout the window, started well before it (leaders
+        only when asked: small rosters run out of others)."""
         cutoff = self.spec.window_start - timedelta(days=started_before_days)
         out = []
         for user in self.users:
             person = self.by_employee.get(user["employee_id"] or "")
             if (person is None or user["id"] in self.used or person.termination_at is not None
-                    or person.start_at >= cutoff or person.title.startswith(("Head of", "Chief"))):
+                    or person.start_at >= cutoff or person.title.startswith(("Head of", "Chief")) != leaders):
                 continue
             if predicate(person):
                 out.append(user)
         return out
 
     def _take(self, rng, *predicates) -> dict[str, Any]:
-        """A random unused user matching the first predicate that has one (the last falls back to anyone)."""
-        for predicate in (*predicates, lambda p: True):
-            pool = self._candidates(predicate)
+        """A random unused user matching the first predicate that has one; then anyone; then a leader."""
+        for predicate, leaders in ((*[(p, False) for p in predicates], (lambda p: True, False),
+                                    (predicates[0] if predicates else lambda p: True, True),
+                                    (lambda p: True, True))):
+            pool = self._candidates(predicate, leaders=leaders)
             if pool:
                 user = rng.choice(pool)
                 self.used.add(user["id"])
