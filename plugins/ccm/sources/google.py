@@ -21,7 +21,7 @@ from typing import Any
 from ccm.constants import DatasetKind
 from ccm.datasets import Column, ColumnType, Dataset
 from ccm.errors import SourceError
-from ccm.sources.extract import FetchLog, Interval
+from ccm.sources.extract import Fetcher, FetchLog, Interval
 from ccm.sources.http_client import ApiClient, HttpSourceConfig, Secret
 
 SOURCE = "google"
@@ -103,7 +103,7 @@ def iter_users(client: ApiClient, fetch_log: FetchLog, deleted: bool) -> Iterato
         params = {**params, "pageToken": token}
 
 
-def fetch_users(client: ApiClient):
+def fetch_users(client: ApiClient) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[Any]:
         seen: set[str] = set()
         for deleted in (False, True):

@@ -16,12 +16,12 @@ the file expected, so the controls that need it are `not_tested` for that day.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ccm.constants import DatasetKind
 from ccm.datasets import Column, ColumnType, Dataset
-from ccm.sources.extract import FetchLog, Interval
+from ccm.sources.extract import Fetcher, FetchLog, Interval
 from ccm.sources.inbox import Inbox, export_day, export_for, read_records
 
 SOURCE = "iga"
@@ -75,8 +75,10 @@ def make_client(connection: Any, settings: Any, **_overrides: Any) -> Inbox:
     return Inbox(settings.inbox_uri, settings.s3_endpoint_url)
 
 
-def _fetch_export(directory: str):
-    def factory(inbox: Inbox):
+def _fetch_export(directory: str) -> Callable[[Inbox], Fetcher]:
+    """A fetcher factory reading the export dated by the interval's last day from `directory`."""
+
+    def factory(inbox: Inbox) -> Fetcher:
         def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
             export = export_for(inbox, SOURCE, directory, export_day(interval.end))
             yield from read_records(inbox, export, fetch_log, SOURCE)

@@ -23,7 +23,7 @@ from ccm import clock
 from ccm.constants import DatasetKind
 from ccm.datasets import Column, ColumnType, Dataset, parse_timestamp
 from ccm.errors import SourceError
-from ccm.sources.extract import FetchLog, Interval
+from ccm.sources.extract import Fetcher, FetchLog, Interval
 from ccm.sources.http_client import ApiClient, HttpSourceConfig, Secret
 
 SOURCE = "okta"
@@ -181,7 +181,7 @@ def fetch_factors(client: ApiClient):
     return fetch
 
 
-def fetch_admin_roles(client: ApiClient):
+def fetch_admin_roles(client: ApiClient) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         for user_id in iter_role_assignees(client, fetch_log):
             path = f"/api/v1/users/{user_id}/roles"
@@ -225,7 +225,7 @@ def iter_role_assignees(client: ApiClient, fetch_log: FetchLog) -> list[str]:
     return user_ids
 
 
-def fetch_system_log(client: ApiClient):
+def fetch_system_log(client: ApiClient) -> Fetcher:
     """Events published in [interval.start, interval.end), through a bounded query.
 
     Okta answers a bounded query (`since` and `until` both set) page by page, and every

@@ -32,8 +32,10 @@ from ccm.demo.world.common import iso, parse, read_json, rng_for, write_json
 from ccm.periods import Period, next_period_start, period_start_for, periods_closing_in
 
 if TYPE_CHECKING:
+    from ccm.demo.spec import DemoSpec
     from ccm.demo.world import WorldContext
     from ccm.demo.world.people import Person
+    from ccm.demo.world.seeds import Seeds
 
 ORDER = 90  # after every system that grants administrator rights
 
@@ -55,7 +57,7 @@ def campaign_label(quarter_start: datetime) -> str:
     return f"{quarter_start.year}-Q{(quarter_start.month - 1) // 3 + 1}"
 
 
-def missing_approved_admins_day(spec) -> datetime:
+def missing_approved_admins_day(spec: DemoSpec) -> datetime:
     """The day whose approved-administrator export never arrives."""
     return spec.window_start + timedelta(days=max(3, int(spec.days * 0.7)))
 
@@ -105,7 +107,7 @@ def approved_admins_csv(records: list[dict[str, Any]], day_end: datetime) -> byt
 
 # access reviews --------------------------------------------------------------------------
 
-def generate_reviews(spec, people: list[Person], seeds) -> list[dict[str, Any]]:
+def generate_reviews(spec: DemoSpec, people: list[Person], seeds: Seeds) -> list[dict[str, Any]]:
     rng = rng_for(spec.seed, "iga:reviews")
     reviewer = {system: _name(people, title) for system, title in REVIEWERS.items()}
     signer = _name(people, SIGN_OFF)
@@ -134,7 +136,7 @@ def generate_reviews(spec, people: list[Person], seeds) -> list[dict[str, Any]]:
     return reviews
 
 
-def _seed_first_quarter(quarter: Period, by_id: dict[str, dict[str, Any]], seeds) -> None:
+def _seed_first_quarter(quarter: Period, by_id: dict[str, dict[str, Any]], seeds: Seeds) -> None:
     label = campaign_label(quarter.start)
     github = by_id[f"UAR-{label}-github"]
     github["completed_at"] = iso(quarter.end + timedelta(days=11, hours=15))
@@ -150,7 +152,7 @@ def _seed_first_quarter(quarter: Period, by_id: dict[str, dict[str, Any]], seeds
                         quarter.end - timedelta(days=5), quarter.end + timedelta(days=30))
 
 
-def _seed_second_quarter(quarter: Period, by_id: dict[str, dict[str, Any]], seeds) -> None:
+def _seed_second_quarter(quarter: Period, by_id: dict[str, dict[str, Any]], seeds: Seeds) -> None:
     okta = by_id[f"UAR-{campaign_label(quarter.start)}-okta"]
     okta["started_at"] = iso(quarter.end + timedelta(days=10, hours=9))
     okta["completed_at"] = iso(quarter.end + timedelta(days=25, hours=16))
