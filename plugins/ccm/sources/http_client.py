@@ -117,6 +117,10 @@ class ApiClient:
     def close(self) -> None:
         self._client.close()
 
+    def sleep(self, seconds: float) -> None:
+        """Wait with the client's (injectable) sleep, e.g. for a source to settle."""
+        self._sleep(seconds)
+
     def __enter__(self) -> ApiClient:
         return self
 

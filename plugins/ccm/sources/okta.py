@@ -33,8 +33,10 @@ LOG_PAGE_SIZE = 1000  # the System Log's maximum `limit`
 ASSIGNEES_PAGE_SIZE = 100
 # Okta keeps the System Log for 90 days: an older interval can no longer be read completely
 LOG_RETENTION = timedelta(days=90)
-# events reach the System Log within seconds; read an interval only once it has settled
-LOG_SETTLE = timedelta(minutes=5)
+# events reach the System Log within seconds of happening: an interval that closed less than
+# this long ago is read only after waiting out the rest (a run scheduled at midnight would
+# otherwise miss the last seconds of the day, and nothing re-reads them)
+LOG_SETTLE = timedelta(minutes=2)
 # statuses whose factors matter: everyone who can still sign in or be reactivated
 _STATUSES_WITH_FACTORS = {"STAGED", "PROVISIONED", "ACTIVE", "RECOVERY", "PASSWORD_EXPIRED", "LOCKED_OUT", "SUSPENDED"}
 
@@ -233,7 +235,8 @@ def fetch_system_log(client: ApiClient) -> Fetcher:
     exhausted when a page comes back empty. So: follow next links, stop at the first
     empty page, never follow a link seen before, and never more than `max_pages`. An
     interval that is older than the 90-day retention or has not settled yet cannot be
-    read completely and fails, naming why.
+    read completely and fails, naming why; one that closed moments ago is read once it has
+    settled (the wait is at most LOG_SETTLE).
     """
 
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
@@ -241,9 +244,13 @@ def fetch_system_log(client: ApiClient) -> Fetcher:
         if interval.start < now - LOG_RETENTION:
             raise SourceError(SOURCE, f"GET /api/v1/logs since={_iso(interval.start)}: older than the System Log's "
                                       f"{LOG_RETENTION.days}-day retention at {_iso(now)}; it cannot be read completely")
+        if interval.end > now:
+            raise SourceError(SOURCE, f"GET /api/v1/logs until={_iso(interval.end)}: the interval has not closed "
+                                      f"yet (now {_iso(now)})")
         if interval.end > now - LOG_SETTLE:
-            raise SourceError(SOURCE, f"GET /api/v1/logs until={_iso(interval.end)}: the interval has not settled "
-                                      f"(now {_iso(now)}; events may still arrive for {LOG_SETTLE})")
+            wait = (interval.end + LOG_SETTLE - now).total_seconds()
+            fetch_log.notes.append(f"waited {wait:.0f}s for the System Log to settle after {_iso(interval.end)}")
+            client.sleep(wait)
         params = {"since": _iso(interval.start), "until": _iso(interval.end), "limit": LOG_PAGE_SIZE,
                   "sortOrder": "ASCENDING"}
         seen: dict[str, str] = {}

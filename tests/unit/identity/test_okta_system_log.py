@@ -134,13 +134,19 @@ def test_pagination_is_bounded_a_polling_style_next_link_on_an_empty_page_ends_i
     assert manifest.status is ExtractStatus.COMPLETE and manifest.rows_written == 1 and manifest.pages == 2
 
 
-def test_intervals_past_retention_or_not_yet_settled_are_refused(settings, okta_connection):
+def test_intervals_past_retention_or_still_open_are_refused_and_a_fresh_one_settles_first(settings,
+                                                                                          okta_connection):
     old = Interval(datetime(2025, 6, 1), datetime(2025, 6, 2))
     with pytest.raises(SourceError, match="older than the System Log's 90-day retention"):
         _extract(settings, okta_connection, interval=old)
-    set_clock(Path(os.environ["CCM_CLOCK_FILE"]), DAY.end + timedelta(minutes=1))
-    with pytest.raises(SourceError, match="has not settled"):
+    set_clock(Path(os.environ["CCM_CLOCK_FILE"]), DAY.end - timedelta(minutes=1))
+    with pytest.raises(SourceError, match="the interval has not closed yet"):
         _extract(settings, okta_connection)
+    set_clock(Path(os.environ["CCM_CLOCK_FILE"]), DAY.end + timedelta(seconds=30))
+    sleeps: list[float] = []
+    manifest = extract(settings, "okta.system_log", DAY, RunContext(), lambda _c: okta_connection,
+                       sleep=sleeps.append)
+    assert sleeps == [90.0] and manifest.status is ExtractStatus.COMPLETE
 
 
 def test_sign_ins_in_the_log_match_last_login_in_the_user_list(settings, okta_connection):
