@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from ccm.constants import Frequency
 from ccm.demo.oracles import Oracle, WorldView
 from ccm.demo.world import google, hr, iga, okta
-from ccm.demo.world.access import AdminGrant, all_admin_grants
+from ccm.demo.world.access import all_admin_grants
 from ccm.demo.world.people import Person, load_people
 from ccm.periods import Period
 
@@ -147,17 +147,6 @@ def okta_deprovision_24h(view: WorldView, period: Period) -> list[str] | None:
     return failing
 
 
-def _account_live(view: WorldView, grant: AdminGrant, moment: datetime) -> bool:
-    """The admin right's account exists and is not deactivated (deleted) at `moment`."""
-    if grant.system == "okta":
-        user = next(u for u in _okta_users(view) if u["id"] == grant.account_id)
-        return okta.status_at(user, moment)[0] not in (None, "DEPROVISIONED")
-    if grant.system == "google":
-        user = next(u for u in view.load(google.USERS_FILE) if u["id"] == grant.account_id)
-        return google.exists_at(user, moment)
-    raise ValueError(f"no oracle knows how to judge {grant.system} accounts yet")
-
-
 def admins_approved(view: WorldView, period: Period) -> list[str] | None:
     """Every admin right held at the observation is approved on the day's register export."""
     observed = view.observed(period)
@@ -167,8 +156,7 @@ def admins_approved(view: WorldView, period: Period) -> list[str] | None:
         return None
     if period.start == iga.missing_approved_admins_day(view.spec):
         return None
-    return [g.entity_id for g in grants
-            if g.held_at(observed) and _account_live(view, g, observed) and not g.approved_at_moment(period.end)]
+    return [g.entity_id for g in grants if g.in_scope_at(observed) and not g.approved_at_moment(period.end)]
 
 
 def access_review_quarterly(view: WorldView, period: Period) -> list[str] | None:

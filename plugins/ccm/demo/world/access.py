@@ -38,6 +38,8 @@ class AdminGrant:
     approved: bool
     approved_at: datetime | None = None
     approval_gaps: tuple[tuple[datetime, datetime], ...] = ()
+    # when the account itself was deactivated / deleted: its rights no longer count after
+    account_removed_at: datetime | None = None
 
     @property
     def entity_id(self) -> str:
@@ -46,6 +48,10 @@ class AdminGrant:
 
     def held_at(self, moment: datetime) -> bool:
         return self.granted_at <= moment and (self.revoked_at is None or moment < self.revoked_at)
+
+    def in_scope_at(self, moment: datetime) -> bool:
+        """Held at `moment` on an account that is not deactivated: what the admin control tests."""
+        return self.held_at(moment) and (self.account_removed_at is None or moment < self.account_removed_at)
 
     def approval_pieces(self) -> list[tuple[datetime, datetime | None]]:
         """The approval records of the register: [from, to) spans, split by the gaps."""

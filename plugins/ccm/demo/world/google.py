@@ -276,5 +276,6 @@ def admin_grants(demo_dir: Path) -> list[AdminGrant]:
                 revoked_at=parse(grant["revoked_at"]), approved=grant["approved"],
                 approved_at=granted - timedelta(days=1) if grant["approved"] else None,
                 approval_gaps=tuple((parse(a), parse(b)) for a, b in grant["approval_gaps"]),
+                account_removed_at=parse(user["deleted_at"]),
             ))
     return grants

@@ -492,6 +492,7 @@ def admin_grants(demo_dir: Path) -> list[AdminGrant]:
     """Okta's administrator grants for the IGA register and the admin oracle."""
     grants = []
     for user in load_users(demo_dir):
+        deactivated = next((parse(at) for at, status in user["timeline"] if status == "DEPROVISIONED"), None)
         for role in user["roles"]:
             granted = parse(role["granted_at"])
             grants.append(AdminGrant(
@@ -499,6 +500,7 @@ def admin_grants(demo_dir: Path) -> list[AdminGrant]:
                 employee_id=user["employee_id"], role=role["type"], granted_at=granted,
                 revoked_at=parse(role["revoked_at"]), approved=role["approved"],
                 approved_at=granted - timedelta(days=1) if role["approved"] else None,
+                account_removed_at=deactivated,
             ))
     return grants
 
