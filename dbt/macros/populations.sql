@@ -41,3 +41,30 @@
     where ev.{{ time_column }} >= '{{ var("events_from") }}'::timestamptz
       and ev.{{ time_column }} < '{{ var("events_to") }}'::timestamptz
 {%- endmacro %}
+
+{#
+  The rows of a per-observation model that has a `dataset` column (e.g.
+  int_identity__admin_assignments, a union over several datasets) whose observation the
+  engine chose for this population model, whatever dataset each row comes from. Adds
+  period_start / period_end. A new branch in the model (a new system) is picked up
+  without touching the population.
+#}
+{% macro planned_observations(model_name) -%}
+    select plan.period_start, plan.period_end, obs.*
+    from {{ ref(model_name) }} as obs
+    join (
+        select distinct period_start, period_end, dataset, lake_file
+        from {{ ref('stg_ccm__plan_inputs') }}
+        where population_model = '{{ population_model_name() }}'
+    ) as plan
+      on obs.dataset = plan.dataset and obs.lake_file = plan.lake_file
+    where obs.observed_at between '{{ var("snapshots_from") }}'::timestamptz and '{{ var("snapshots_to") }}'::timestamptz
+{%- endmacro %}
+
+{# This population model's rows of the identity graph (accounts linked to people). #}
+{% macro identity_graph(system=none) -%}
+    select *
+    from {{ ref('int_identity__graph') }}
+    where population_model = '{{ population_model_name() }}'
+    {%- if system %} and system = '{{ system }}'{% endif %}
+{%- endmacro %}

@@ -50,6 +50,8 @@ class HttpSourceConfig:
     backoff_base_s: float = 0.5
     max_pages: int = 10_000
     extra_headers: dict[str, str] = field(default_factory=dict)
+    # a source-specific throttling signal beyond 429/5xx (e.g. Google's 403 userRateLimitExceeded)
+    retry_when: Callable[[httpx.Response], bool] | None = None
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
@@ -125,6 +127,10 @@ class ApiClient:
     def close(self) -> None:
         self._client.close()
 
+    def sleep(self, seconds: float) -> None:
+        """Wait with the client's (injectable) sleep, e.g. for a source to settle."""
+        self._sleep(seconds)
+
     def __enter__(self) -> ApiClient:
         return self
 
@@ -178,6 +184,8 @@ class ApiClient:
                 raise RetryableResponse(response)  # GitHub primary rate limit
             if response.status_code == 403 and "retry-after" in response.headers:
                 raise RetryableResponse(response)  # GitHub secondary rate limit
+            if self.config.retry_when is not None and self.config.retry_when(response):
+                raise RetryableResponse(response)
             return response
 
         retrying = Retrying(

@@ -7,7 +7,10 @@ Faults are switched on through `POST /_standin/faults` (or `StandinServer.inject
 - {"kind": "non_json", "count": N}: the next N responses are an HTML error page with 200;
 - {"kind": "slow", "seconds": S, "count": N}: the next N responses are delayed;
 - {"kind": "drop_field", "field": "id", "count": N}: the first record of the next N list
-  responses loses that field (a malformed record);
+  responses (a JSON list, or the first list inside a JSON object, e.g. Google's "users")
+  loses that field (a malformed record);
+- "body": {...} on a status fault replaces the stand-in's own error body (e.g. Google's
+  403 with reason userRateLimitExceeded);
 - "after": K on any fault lets K matching requests through first (e.g. fail page 3).
 Scheduled outages (the demo's "API down for a day") come from the world itself.
 """
@@ -65,6 +68,7 @@ class Fault:
     seconds: float = 0.0
     after: int = 0
     field: str = ""
+    body: Any = None
 
 
 class StandinServer:
@@ -148,7 +152,8 @@ class StandinServer:
         with self._lock:
             self._faults.append(Fault(kind=kind, count=int(spec.get("count", 1)), status=int(spec.get("status", 500)),
                                       path=str(spec.get("path", "")), seconds=float(spec.get("seconds", 0)),
-                                      after=int(spec.get("after", 0)), field=str(spec.get("field", ""))))
+                                      after=int(spec.get("after", 0)), field=str(spec.get("field", "")),
+                                      body=spec.get("body")))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -236,7 +241,8 @@ class StandinServer:
                 fault = None if parts.path.startswith("/_standin/") else server._take_fault(parts.path)
                 if fault and fault.kind == "status":
                     extra = {"Retry-After": "1"} if fault.status in (429, 503) else {}
-                    response = Response(fault.status, server.error_body(fault.status, "injected fault"), extra)
+                    body = fault.body if fault.body is not None else server.error_body(fault.status, "injected fault")
+                    response = Response(fault.status, body, extra)
                 else:
                     try:
                         response = server.dispatch(request)
@@ -244,9 +250,8 @@ class StandinServer:
                         response = Response(500, server.error_body(500, f"{type(exc).__name__}: {exc}"))
                 if fault and fault.kind == "slow":
                     time.sleep(fault.seconds)
-                if fault and fault.kind == "drop_field" and isinstance(response.body, list) and response.body:
-                    response.body = [{k: v for k, v in response.body[0].items() if k != fault.field},
-                                     *response.body[1:]]
+                if fault and fault.kind == "drop_field":
+                    response.body = _drop_first_field(response.body, fault.field)
                 if fault and fault.kind == "non_json":
                     response = Response(200, raw=b"<html><body><h1>Bad Gateway</h1></body></html>",
                                         content_type="text/html")
@@ -279,6 +284,17 @@ class StandinServer:
                 self._serve("POST")
 
         return _Handler
+
+
+def _drop_first_field(body: Any, name: str) -> Any:
+    """The body with `name` removed from the first record of its (first) list of records."""
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        return [{k: v for k, v in body[0].items() if k != name}, *body[1:]]
+    if isinstance(body, dict):
+        for key, value in body.items():
+            if isinstance(value, list) and value:
+                return {**body, key: _drop_first_field(value, name)}
+    return body
 
 
 def paginate(items: list[Any], request: Request, key: Callable[[Any], str], default_limit: int = 200,
