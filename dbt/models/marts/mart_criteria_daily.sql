@@ -21,11 +21,8 @@ first_day as (
 ),
 
 days as (
-    select unnest(range(
-        first_day.first_day,
-        greatest(as_of.as_of_day, (select max(period_end) from results)),
-        interval 1 day
-    )) as day
+    -- whole days up to the as-of day: a monthly result does not speak for days still to come
+    select unnest(range(first_day.first_day, as_of.as_of_day, interval 1 day)) as day
     from first_day cross join as_of
     where first_day.first_day is not null
 ),
