@@ -21,12 +21,14 @@ from rich.table import Table
 
 from ccm.config import Settings
 from ccm.errors import CcmError
+from ccm.metrics import cli as metrics_cli
 
 app = typer.Typer(no_args_is_help=True, help="Continuous control monitoring for SOC 2 Type II.")
 demo_app = typer.Typer(no_args_is_help=True, help="The embedded demo organisation.")
 controls_app = typer.Typer(no_args_is_help=True, help="The control matrix.")
 app.add_typer(demo_app, name="demo")
 app.add_typer(controls_app, name="controls")
+app.command("dashboard")(metrics_cli.dashboard)
 console = Console()
 
 def _settings() -> Settings:
