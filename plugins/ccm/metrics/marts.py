@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 MARTS_SCHEMA = "marts"
 MART_PREFIX = "mart_"
 BI_DATABASE = "ccm_metrics.duckdb"
+BI_STORAGE_VERSION = "v1.0.0"
 MARTS_URI_ENV = "CCM_MARTS_URI"
 
 
@@ -87,10 +88,10 @@ def mart_tables(con: Any, catalog: str | None = None) -> list[str]:
 
 def export_marts(settings: Settings, location: str | None = None) -> MartsBuild:
     """Export every mart to Parquet and into the BI DuckDB file at `location`."""
+    import duckdb
     import pyarrow.parquet as pq
 
     from ccm.lake import open_filesystem
-    from ccm.warehouse import connect
 
     location = location or marts_uri(settings)
     fs, root = open_filesystem(location, settings.s3_endpoint_url)
@@ -99,9 +100,12 @@ def export_marts(settings: Settings, location: str | None = None) -> MartsBuild:
     written: list[str] = []
     with tempfile.TemporaryDirectory(prefix="ccm-marts-") as scratch:
         bi_tmp = Path(scratch) / BI_DATABASE
-        with connect(bi_tmp) as con:
-            # the warehouse is only read: attached read-only, the BI file is the one written
+        with duckdb.connect() as con:
+            con.execute("set TimeZone = 'UTC'")
+            # the warehouse is only read; the BI file is written in DuckDB 1.0's storage format, so the
+            # DuckDB bundled with a BI tool's driver can open it even when it is older than ours
             con.execute(f"attach '{_sql_path(settings.warehouse_path)}' as warehouse (read_only)")
+            con.execute(f"attach '{_sql_path(bi_tmp)}' as bi (storage_version '{BI_STORAGE_VERSION}')")
             names = mart_tables(con, "warehouse")
             for name in names:
                 relation = f'warehouse.{MARTS_SCHEMA}."{name}"'
@@ -110,7 +114,8 @@ def export_marts(settings: Settings, location: str | None = None) -> MartsBuild:
                 target = posixpath.join(root, f"{name}.parquet")
                 _write_atomically(fs, target, local, lambda sink, t=table: pq.write_table(t, sink, compression="zstd"))
                 written.append(target if local else f"s3://{target}")
-                con.execute(f'create table main."{name}" as select * from {relation}')
+                con.execute(f'create table bi.main."{name}" as select * from {relation}')
+            con.execute("detach bi")
             con.execute("detach warehouse")
         bi_target = posixpath.join(root, BI_DATABASE)
         data = bi_tmp.read_bytes()

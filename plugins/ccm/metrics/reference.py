@@ -37,10 +37,17 @@ _MANIFEST_COLUMNS = (
 
 
 def _replace(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Replace a table's rows in one bulk insert (DuckDB's executemany runs row by row)."""
+    import pyarrow as pa
+
     con.execute(f"delete from {table}")
     if rows:
-        placeholders = ", ".join("?" for _ in columns)
-        con.executemany(f"insert into {table} ({', '.join(columns)}) values ({placeholders})", rows)
+        batch = pa.Table.from_pylist([dict(zip(columns, row, strict=True)) for row in rows])
+        con.register("reference_rows", batch)
+        try:
+            con.execute(f"insert into {table} ({', '.join(columns)}) select {', '.join(columns)} from reference_rows")
+        finally:
+            con.unregister("reference_rows")
 
 
 def sync_control_matrix(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> int:
@@ -102,7 +109,7 @@ def sync_manifests(con: duckdb.DuckDBPyConnection, lake: Lake) -> dict[str, int]
     new = [p for p in listed if p not in known]
     gone = known - set(listed)
     if gone:
-        con.executemany("delete from ccm.extract_manifests where manifest_path = ?", [[p] for p in sorted(gone)])
+        con.execute("delete from ccm.extract_manifests where list_contains(?, manifest_path)", [sorted(gone)])
     if new:
         rows = [_manifest_row(p, ExtractManifest.from_json(lake.read_bytes(p).decode())) for p in new]
         timestamp = pa.timestamp("us", tz="UTC")
