@@ -189,22 +189,25 @@ def _period_label(start: datetime, end: datetime) -> str:
 
 
 def _ticks(start: datetime, days: int, day_width: float) -> list[Tick]:
-    """Day ticks when days are wide enough to label, otherwise month (and year) starts."""
-    ticks: list[Tick] = []
+    """Month starts (with the year on the first and on January), plus day ticks when days are wide."""
     if day_width >= 22:
         step = 1
     elif day_width * 7 >= 40:
         step = 7
     else:
         step = 0
-    for offset in range(days + 1):
+    months = [offset for offset in range(days + 1) if (start + timedelta(days=offset)).day == 1]
+    if not months or months[0] * day_width >= 60:  # label the start unless a month label is right there
+        months = [0, *months]
+    ticks: list[Tick] = []
+    for index, offset in enumerate(months):
         moment = start + timedelta(days=offset)
-        x = offset * day_width
-        if moment.day == 1 or offset == 0:
-            label = f"{moment:%b %Y}" if (moment.month == 1 or offset == 0) else f"{moment:%b}"
-            ticks.append(Tick(x, label, True))
-        elif step and offset % step == 0 and offset < days:
-            ticks.append(Tick(x, f"{moment.day}", False))
+        label = f"{moment:%b %Y}" if index == 0 or moment.month == 1 else f"{moment:%b}"
+        ticks.append(Tick(offset * day_width, label, True))
+    if step:
+        ticks += [Tick(offset * day_width, f"{(start + timedelta(days=offset)).day}", False)
+                  for offset in range(0, days, step) if offset not in months]
+    ticks.sort(key=lambda t: (t.x, not t.major))
     # a label too close to the previous major one is dropped: month names need ~60px
     kept: list[Tick] = []
     last_major = -1e9
