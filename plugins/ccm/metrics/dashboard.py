@@ -214,9 +214,11 @@ def _ticks(start: datetime, days: int, day_width: float) -> list[Tick]:
     for tick in ticks:
         if tick.x - last_major < (40 if tick.major else 58):
             continue
-        kept.append(tick)
-        if tick.major:
+        if tick.major:  # and day numbers just before it
+            while kept and not kept[-1].major and tick.x - kept[-1].x < 24:
+                kept.pop()
             last_major = tick.x
+        kept.append(tick)
     return kept
 
 
