@@ -422,3 +422,33 @@ def test_the_dashboard_is_in_the_airflow_ui_navigation(api_server, browser):
         assert frame.locator("svg.heatmap text.label").count() == SYNTHETIC_CONTROLS
     finally:
         page.close()
+
+
+def test_the_marts_export_to_s3(synthetic_env, monkeypatch):
+    """The same export to an S3 prefix (a moto server stands in for S3)."""
+    import boto3
+    import pyarrow.parquet as pq
+    from moto.server import ThreadedMotoServer
+
+    from ccm.lake import open_filesystem
+    from ccm.metrics.marts import BI_DATABASE, export_marts
+
+    settings, published = synthetic_env
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port())
+    server.start()
+    try:
+        endpoint = f"http://127.0.0.1:{server._port}"
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="metrics")
+        build = export_marts(settings.with_overrides(s3_endpoint_url=endpoint), "s3://metrics/ccm/marts")
+        assert build.marts == published.marts
+        keys = {o["Key"] for o in boto3.client("s3", endpoint_url=endpoint).list_objects_v2(
+            Bucket="metrics", Prefix="ccm/marts/")["Contents"]}
+        assert keys == {f"ccm/marts/{name}.parquet" for name in published.marts} | {f"ccm/marts/{BI_DATABASE}"}
+        fs, root = open_filesystem("s3://metrics/ccm/marts", endpoint)
+        table = pq.read_table(f"{root}/mart_control_status.parquet", filesystem=fs)
+        assert table.num_rows == published.marts["mart_control_status"]
+    finally:
+        server.stop()

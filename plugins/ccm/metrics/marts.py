@@ -131,7 +131,8 @@ def _sql_path(path: Path) -> str:
 def _write_atomically(fs: Any, target: str, local: bool, write: Any) -> None:
     """A temporary name then a rename locally (readers never see half a file); one PUT on S3."""
     parent = posixpath.dirname(target)
-    fs.create_dir(parent, recursive=True)
+    if local:  # on S3 a "directory" would be an empty marker object
+        fs.create_dir(parent, recursive=True)
     path = posixpath.join(parent, f".tmp-{os.getpid()}-{posixpath.basename(target)}") if local else target
     with fs.open_output_stream(path) as sink:
         write(sink)

@@ -37,10 +37,11 @@ def publish_metrics(settings: Settings, as_of: datetime | None = None, build: bo
     from ccm.metrics.marts import build_marts
     from ccm.report import write_index
 
+    # the index reads the results directly: refreshed first, so it is current even if a mart fails its tests
+    index = write_index(settings)
     marts, location, bi_database = {}, None, None
     if build:
         result = build_marts(settings, as_of or clock.now())
         marts, location, bi_database = result.marts, result.location, result.bi_database
-    index = write_index(settings)
     dashboard = write_dashboard(settings)
     return Published(index, dashboard, marts, location, bi_database)
