@@ -35,7 +35,7 @@ HEALTH_LABELS = {"ok": "Fresh", "last_attempt_failed": "Last attempt failed", "s
 
 # heatmap geometry (px)
 PLOT_WIDTH = 880
-MAX_DAY_WIDTH = 34
+MAX_DAY_WIDTH = 56
 ROW_HEIGHT = 18
 ROW_GAP = 3
 GROUP_HEIGHT = 22
