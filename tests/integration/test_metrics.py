@@ -307,14 +307,17 @@ def test_dashboard_links_reach_the_evidence_and_say_when_no_pack_exists(demo, br
     finally:
         page.close()
     pack = settings.data_dir / "packs" / "latest" / "index.html"
-    pack.parent.mkdir(parents=True)
+    (pack.parent / "controls").mkdir(parents=True)
     pack.write_text("<!doctype html><title>pack</title><h1>Evidence pack</h1>")
+    (pack.parent / "controls" / "iam_okta_mfa.html").write_text("<!doctype html><title>control</title><h1>iam</h1>")
     try:
         from ccm.metrics.publish import publish_metrics
 
         publish_metrics(settings, build=False)
         page, problems = _open(browser, published.dashboard.as_uri())
-        page.get_by_role("link", name="Evidence pack").click()
+        # the control's page in the pack is linked from its heatmap row
+        assert page.locator('svg.heatmap a[href="../packs/latest/controls/iam_okta_mfa.html"]').count() == 1
+        page.get_by_role("link", name="Evidence pack", exact=True).click()
         page.wait_for_load_state("load")
         assert page.locator("h1").inner_text() == "Evidence pack"
         assert problems == []

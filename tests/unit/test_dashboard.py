@@ -97,3 +97,12 @@ def test_rendering_escapes_names_and_says_when_no_pack_exists(tmp_path, monkeypa
     pack.write_text("pack")
     html = dashboard.render(settings, data, tmp_path / "reports")
     assert 'href="../packs/latest/index.html"' in html and "No evidence pack built yet" not in html
+    assert "periods/iam_a" not in html  # no link to a pack page that does not exist
+    period_page = pack.parent / "periods" / "iam_a" / "2025-10-01.html"
+    period_page.parent.mkdir(parents=True)
+    period_page.write_text("period")
+    data.open_items = [{"item_type": "failure", "control_id": "iam_a", "entity_id": "u1", "since": START,
+                        "age_days": 1.0, "periods_failing": 1, "exception_expired_on": None,
+                        "latest_period_start": START, "data_docs_path": None, "evidence_path": None}]
+    html = dashboard.render(settings, data, tmp_path / "reports")
+    assert 'href="../packs/latest/periods/iam_a/2025-10-01.html"' in html

@@ -416,6 +416,21 @@ def _linker(settings: Settings, out_dir: Path) -> Any:
     return link
 
 
+def _pack_linker(settings: Settings, out_dir: Path) -> Any:
+    """Links to pages of the latest evidence pack (`controls/<control_id>.html`,
+    `periods/<control_id>/<YYYY-MM-DD>.html`), only where the page exists: no dead links
+    before a pack is built or for periods outside its window."""
+    root = settings.data_dir / PACK_INDEX.parent
+
+    def link(relative: str) -> str | None:
+        page = root / relative
+        if not page.is_file():
+            return None
+        return Path(os.path.relpath(page.resolve(), out_dir.resolve())).as_posix()
+
+    return link
+
+
 def render(settings: Settings, data: DashboardData, out_dir: Path | None = None) -> str:
     """The dashboard's HTML for `data`, with links relative to `out_dir` (default `<data_dir>/reports`)."""
     from ccm.report import templates
@@ -432,8 +447,11 @@ def render(settings: Settings, data: DashboardData, out_dir: Path | None = None)
                       key=lambda i: (-(i["age_days"] or 0), i["control_id"], i["entity_id"]))
     exceptions = sorted((i for i in data.open_items if i["item_type"] == "exception"),
                         key=lambda i: (i["days_to_expiry"] if i["days_to_expiry"] is not None else 1e9, i["control_id"]))
+    pack_link = _pack_linker(settings, out_dir)
     for item in (*failures, *exceptions):
         item["docs_href"] = link(item.get("data_docs_path")) or link(item.get("evidence_path"))
+        period = item.get("latest_period_start")
+        item["pack_href"] = pack_link(f"periods/{item['control_id']}/{period:%Y-%m-%d}.html") if period else None
     effectiveness = {(e["window_name"], e["control_id"]): e for e in data.effectiveness}
     titles = {c["control_id"]: c for c in data.controls}
     control_rows = []
@@ -449,7 +467,9 @@ def render(settings: Settings, data: DashboardData, out_dir: Path | None = None)
                                      r["control_id"]))
     return templates().get_template("dashboard.html.j2").render(
         as_of=data.as_of, summary=summary(data), heatmap=build_heatmap(data, link),
-        sparklines=build_sparklines(data), sources=build_sources(data), failures=failures,
+        sparklines=build_sparklines(data), control_pages={
+            c: pack_link(f"controls/{c}.html") for c in {r["control_id"] for r in data.status}
+            | {c["control_id"] for c in data.controls}}, sources=build_sources(data), failures=failures,
         exceptions=exceptions, control_rows=control_rows, statuses=STATUSES, status_labels=STATUS_LABELS,
         day_statuses=DAY_STATUSES, health_labels=HEALTH_LABELS, pack_href=pack_href,
         pack_expected=str(settings.data_dir / PACK_INDEX), docs_index=docs_index,
