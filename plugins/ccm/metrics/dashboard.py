@@ -4,8 +4,10 @@ One self-contained page (inline CSS and SVG, no scripts, nothing from a CDN) wri
 `<data_dir>/reports/dashboard.html` on every publish and by `ccm dashboard`. It opens
 from the file system and from the Airflow UI (the `ccm_dashboard_plugin` serves the same
 directory tree), so every link is relative: to the GX Data Docs page and evaluation
-record of each result in the evidence store, and to the evidence pack at
-`<data_dir>/packs/latest/index.html`.
+record of each result in the evidence store, and to the latest evidence pack at
+`<data_dir>/packs/latest/index.html` (and its `controls/<control_id>.html` and
+`periods/<control_id>/<YYYY-MM-DD>.html` pages where they exist); without a pack the page
+says so.
 
 Everything shown comes from the marts, so the page and a BI tool never disagree. The
 drawing is generic over the control matrix: rows are whatever controls exist, the time
