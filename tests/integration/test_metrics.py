@@ -422,7 +422,7 @@ def test_the_dashboard_is_in_the_airflow_ui_navigation(api_server, browser):
         expect(page).to_have_url(re.compile("/plugin/ccm-dashboard$"))
         frame = page.frame_locator("iframe")
         expect(frame.locator("h1")).to_have_text("SOC 2 control monitoring", timeout=30_000)
-        assert frame.locator("svg.heatmap text.label").count() == SYNTHETIC_CONTROLS
+        expect(frame.locator("svg.heatmap text.label")).to_have_count(SYNTHETIC_CONTROLS)
     finally:
         page.close()
 
