@@ -12,7 +12,8 @@ backfill or catch-up over a window produces every period in it.
    failed: those controls become `not_tested`, never `pass`.
 3. **transform** builds the populations with dbt; **evaluate** runs each control's Great
    Expectations suite, applies approved exceptions and writes results, evidence and the
-   ledger; **publish** refreshes the status index.
+   ledger; **publish** rebuilds the metrics marts and their exports for BI tools, the
+   status index and the dashboard (in the Airflow UI under **Controls**).
 4. **all_extracts_complete** fails the run if any extract failed, after the evidence of
    the failure has been recorded.
 

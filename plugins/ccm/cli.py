@@ -22,6 +22,7 @@ from rich.table import Table
 from ccm.config import Settings
 from ccm.errors import CcmError
 from ccm.evidence.cli import evidence_app
+from ccm.metrics import cli as metrics_cli
 
 app = typer.Typer(no_args_is_help=True, help="Continuous control monitoring for SOC 2 Type II.")
 demo_app = typer.Typer(no_args_is_help=True, help="The embedded demo organisation.")
@@ -29,6 +30,7 @@ controls_app = typer.Typer(no_args_is_help=True, help="The control matrix.")
 app.add_typer(demo_app, name="demo")
 app.add_typer(controls_app, name="controls")
 app.add_typer(evidence_app, name="evidence")
+app.command("dashboard")(metrics_cli.dashboard)
 console = Console()
 
 def _settings() -> Settings:

@@ -89,11 +89,10 @@ def evaluate(settings: Settings, run: RunContext) -> dict[str, Any]:
 
 
 def publish(settings: Settings, run: RunContext) -> dict[str, Any]:
-    """Regenerate the HTML status index over every current result."""
-    from ccm.report import write_index
+    """Rebuild the metrics marts and their exports, then the status index and the dashboard."""
+    from ccm.metrics.publish import publish_metrics
 
-    path = write_index(settings)
-    return {"index": str(path)}
+    return publish_metrics(settings).as_dict()
 
 
 @dataclass(frozen=True)

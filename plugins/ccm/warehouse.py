@@ -5,7 +5,10 @@ Schemas:
           partitions are visible; an empty, typed relation when a dataset has no files yet;
 - `ccm`:  tables the engine owns: `evaluation_plan` (what this run evaluates),
           `plan_inputs` (which snapshot observation each control-period is tested on),
-          `control_results` (every evaluation, versioned), `input_coverage`;
+          `control_results` (every evaluation, versioned), `input_coverage`; and the
+          reference tables the publish step refreshes for the metrics marts (`controls`,
+          `control_criteria`, `control_sources`, `datasets`, `exceptions`,
+          `extract_manifests`: see `ccm.metrics.reference`);
 - dbt's schemas (`staging`, `intermediate`, `controls`, `marts`).
 
 DuckDB allows one writer per file: callers open, do their work and close.
@@ -76,6 +79,65 @@ create table if not exists ccm.control_results (
     dag_id varchar,
     run_id varchar,
     try_number integer
+);
+create table if not exists ccm.controls (
+    control_id varchar primary key,
+    title varchar not null,
+    description varchar,
+    owner varchar,
+    frequency varchar not null,
+    population_model varchar not null,
+    suite varchar not null
+);
+create table if not exists ccm.control_criteria (
+    control_id varchar not null,
+    criterion varchar not null  -- e.g. CC6.1
+);
+create table if not exists ccm.control_sources (
+    control_id varchar not null,
+    dataset varchar not null,
+    freshness_hours double not null
+);
+create table if not exists ccm.datasets (
+    dataset varchar primary key,  -- <source>.<name>, e.g. okta.users
+    source varchar not null,
+    name varchar not null,
+    kind varchar not null  -- event | snapshot
+);
+create table if not exists ccm.exceptions (
+    exception_id varchar primary key,
+    control_id varchar not null,
+    entity_id varchar not null,
+    reason varchar,
+    approved_by varchar,
+    ticket varchar,
+    approved_on date not null,
+    expires_on date not null,
+    valid_from timestamptz not null,
+    valid_until timestamptz not null  -- exclusive: the end of expires_on
+);
+create table if not exists ccm.extract_manifests (
+    manifest_path varchar primary key,  -- relative to the lake root
+    extract_id varchar not null,
+    dataset varchar not null,
+    source varchar not null,
+    kind varchar not null,
+    interval_start timestamptz not null,
+    interval_end timestamptz not null,
+    status varchar not null,  -- complete | incomplete | failed
+    started_at timestamptz not null,
+    finished_at timestamptz not null,
+    observed_at timestamptz,
+    recorded_at timestamptz,
+    rows_written bigint not null,
+    api_total bigint,
+    pages integer,
+    quarantined bigint not null,
+    files_written integer not null,
+    error varchar,
+    duration_s double,
+    dag_id varchar,
+    run_id varchar
 );
 create or replace view ccm.current_results as
 select * exclude (rn) from (

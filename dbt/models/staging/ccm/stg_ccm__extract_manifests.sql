@@ -1,0 +1,22 @@
+select
+    manifest_path,
+    extract_id,
+    dataset,
+    source,
+    kind,
+    interval_start,
+    interval_end,
+    status,
+    started_at,
+    finished_at,
+    observed_at,
+    recorded_at,
+    rows_written,
+    api_total,
+    quarantined,
+    files_written,
+    error,
+    duration_s,
+    dag_id,
+    run_id
+from {{ source('ccm', 'extract_manifests') }}
