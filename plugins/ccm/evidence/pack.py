@@ -420,7 +420,21 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
     if make_zip:
         zip_path = Path(out_dir) / f"{name}.zip"
         _zip(root, zip_path)
+    _point_latest_at(Path(out_dir), name)
     return PackResult(root, zip_path, summary)
+
+
+LATEST = "latest"
+
+
+def _point_latest_at(out_dir: Path, name: str) -> None:
+    """`<out_dir>/latest` is a relative symlink to the most recent pack: the dashboard and the
+    Airflow UI link there. Replaced atomically (a new link, then rename)."""
+    link = out_dir / LATEST
+    tmp = out_dir / f".tmp-{os.getpid()}-{LATEST}"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(name, target_is_directory=True)
+    tmp.replace(link)
 
 
 # helpers -------------------------------------------------------------------------------------
