@@ -1,0 +1,14 @@
+select
+    observed_at,
+    account_id,
+    account_name,
+    user_arn,
+    user_name,
+    user_id,
+    lower(tags::json ->> 'email') as person_email,
+    tags::json as tags,
+    attached_policy_arns,
+    list_contains(attached_policy_arns, 'arn:aws:iam::aws:policy/AdministratorAccess') as is_admin,
+    raw,
+    lake_file
+from {{ source('aws', 'aws__iam_users') }}
