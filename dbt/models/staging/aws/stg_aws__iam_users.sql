@@ -8,7 +8,9 @@ select
     lower(tags::json ->> 'email') as person_email,
     tags::json as tags,
     attached_policy_arns,
-    list_contains(attached_policy_arns, 'arn:aws:iam::aws:policy/AdministratorAccess') as is_admin,
+    groups,
+    -- an administrator principal: AWS's AdministratorAccess attached directly or through a group
+    list_contains(effective_policy_arns, 'arn:aws:iam::aws:policy/AdministratorAccess') as is_admin,
     raw,
     lake_file
 from {{ source('aws', 'aws__iam_users') }}
