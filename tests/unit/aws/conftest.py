@@ -1,13 +1,13 @@
-"""AWS fixtures: one moto stand-in per test module on the session's small demo company.
+"""AWS fixtures: one moto stand-in for this test package, on the session's small demo company.
 
-moto keeps its state per process and the stand-in resets it when it starts, so only one
-AWS stand-in runs at a time; tests move its simulated clock with `at_day` (which also
-reconciles moto to the world) and reach it through `aws_connection`.
+moto keeps its state per process and the stand-in resets it when it starts (filling moto
+costs seconds), so the package shares one; tests move its simulated clock with `at_day`
+(which also reconciles moto to the world, so each test sees the world at the day it asks
+for) and reach it through `aws_connection`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,12 +20,12 @@ from ccm.demo.standins.aws import AwsStandin
 from ccm.sources.connections import Connection, from_env
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def aws_clock(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("aws-clock") / "clock"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def aws_standin(demo_dir: Path, aws_clock: Path) -> Iterator[AwsStandin]:
     server = AwsStandin(demo_dir, aws_clock).start()
     yield server
@@ -56,7 +56,3 @@ def aws_connection(aws_standin: AwsStandin) -> Connection:
 
 def window_day(spec: DemoSpec, day: int) -> datetime:
     return spec.window_start + timedelta(days=day)
-
-
-def env_clock() -> Path:
-    return Path(os.environ["CCM_CLOCK_FILE"])

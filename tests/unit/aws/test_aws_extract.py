@@ -175,11 +175,11 @@ def test_connection_accounts_are_validated_naming_the_entry():
     good = {"account_id": "111122223333", "name": "prod", "role_arn": "arn:aws:iam::111122223333:role/ccm-audit",
             "regions": ["us-east-1"]}
     assert aws.accounts_from_extra({"accounts": [good]})[0].regions == ("us-east-1",)
-    with pytest.raises(ConfigError, match="extra.accounts must list"):
+    with pytest.raises(ConfigError, match=r"extra\.accounts must list"):
         aws.accounts_from_extra({})
     with pytest.raises(ConfigError, match=r"extra.accounts #1 \(111122223333\): role_arn must be a role in that"):
         aws.accounts_from_extra({"accounts": [{**good, "role_arn": "arn:aws:iam::999999999999:role/x"}]})
-    with pytest.raises(ConfigError, match="extra.accounts #2: account_id must be 12 digits"):
+    with pytest.raises(ConfigError, match=r"extra\.accounts #2: account_id must be 12 digits"):
         aws.accounts_from_extra({"accounts": [good, {**good, "account_id": "12"}]})
 
 
