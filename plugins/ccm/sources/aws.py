@@ -33,7 +33,7 @@ from typing import Any
 from ccm.constants import DatasetKind
 from ccm.datasets import Column, ColumnType, Dataset
 from ccm.errors import ConfigError, SourceError
-from ccm.sources.extract import FetchLog, Interval
+from ccm.sources.extract import Fetcher, FetchLog, Interval
 
 SOURCE = "aws"
 CONN_ID = "aws_default"
@@ -509,7 +509,11 @@ class AwsClient:
 
 def make_client(connection: Any, settings: Any, sleep: Callable[[float], None] | None = None,
                 **overrides: Any) -> AwsClient:
-    """An AwsClient from the aws_default connection (see the module docstring for its extra)."""
+    """An AwsClient from the aws_default connection (see the module docstring for its extra).
+    Overrides (tests, tuning): max_attempts, page_size."""
+    unknown = set(overrides) - {"max_attempts", "page_size"}
+    if unknown:
+        raise ConfigError(f"source {SOURCE}: unknown client override(s) {', '.join(sorted(unknown))}")
     if connection is None:
         raise ConfigError(f"source {SOURCE}: no {CONN_ID} connection")
     extra = connection.extra or {}
@@ -599,13 +603,14 @@ def parse_credential_report(content: bytes, account: AwsAccount, generated_at: d
 
 # fetchers ---------------------------------------------------------------------------------
 
-def fetch_credential_report(client: AwsClient):
+def fetch_credential_report(client: AwsClient) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         for account in client.accounts:
             for poll in range(REPORT_POLLS):
-                state = client.call(account, "iam", "GenerateCredentialReport").get("State")
+                # starts a report unless one (at most four hours old) exists; then fetch it
+                client.call(account, "iam", "GenerateCredentialReport")
                 report = client.call(account, "iam", "GetCredentialReport",
-                                     allow=("ReportInProgress", "ReportNotPresent")) if state else None
+                                     allow=("ReportInProgress", "ReportNotPresent", "ReportExpired"))
                 if report is not None:
                     break
                 client.sleep(min(2 ** poll, 10))
@@ -622,7 +627,7 @@ def fetch_credential_report(client: AwsClient):
     return fetch
 
 
-def fetch_account_summary(client: AwsClient):
+def fetch_account_summary(client: AwsClient) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         for account in client.accounts:
             response = client.call(account, "iam", "GetAccountSummary")
@@ -632,7 +637,7 @@ def fetch_account_summary(client: AwsClient):
     return fetch
 
 
-def fetch_password_policy(client: AwsClient):
+def fetch_password_policy(client: AwsClient) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         for account in client.accounts:
             response = client.call(account, "iam", "GetAccountPasswordPolicy", allow=("NoSuchEntity",))
@@ -643,7 +648,7 @@ def fetch_password_policy(client: AwsClient):
     return fetch
 
 
-def fetch_iam_policies(client: AwsClient):
+def fetch_iam_policies(client: AwsClient) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         for account in client.accounts:
             for policy in client.paginate(account, "iam", "ListPolicies", "Policies", fetch_log, Scope="Local"):
@@ -654,7 +659,7 @@ def fetch_iam_policies(client: AwsClient):
     return fetch
 
 
-def fetch_iam_users(client: AwsClient):
+def fetch_iam_users(client: AwsClient) -> Fetcher:
     """GetAccountAuthorizationDetails: users with tags, attached policies and groups (and the
     groups' attached policies) in a few calls per account instead of three per user."""
 
@@ -714,7 +719,7 @@ def fetch_s3_account_public_access_block(client: AwsClient):
     return fetch
 
 
-def fetch_security_groups(client: AwsClient):
+def fetch_security_groups(client: AwsClient) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         for account in client.accounts:
             for region in account.regions:
@@ -725,7 +730,7 @@ def fetch_security_groups(client: AwsClient):
     return fetch
 
 
-def fetch_rds_instances(client: AwsClient):
+def fetch_rds_instances(client: AwsClient) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         for account in client.accounts:
             for region in account.regions:
@@ -736,7 +741,7 @@ def fetch_rds_instances(client: AwsClient):
     return fetch
 
 
-def fetch_kms_keys(client: AwsClient):
+def fetch_kms_keys(client: AwsClient) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         for account in client.accounts:
             for region in account.regions:
@@ -759,7 +764,7 @@ def fetch_kms_keys(client: AwsClient):
     return fetch
 
 
-def fetch_cloudtrail_trails(client: AwsClient):
+def fetch_cloudtrail_trails(client: AwsClient) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         for account in client.accounts:
             for region in account.regions:
@@ -777,7 +782,7 @@ def fetch_cloudtrail_trails(client: AwsClient):
     return fetch
 
 
-def fetch_guardduty_detectors(client: AwsClient):
+def fetch_guardduty_detectors(client: AwsClient) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         for account in client.accounts:
             for region in account.regions:
@@ -792,7 +797,7 @@ def fetch_guardduty_detectors(client: AwsClient):
     return fetch
 
 
-def fetch_backup_jobs(client: AwsClient):
+def fetch_backup_jobs(client: AwsClient) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         for account in client.accounts:
             for region in account.regions:

@@ -211,3 +211,34 @@ def test_fetch_log_counts_pages_of_a_fetch(settings, aws_connection, at_day, sma
         records = list(aws.fetch_guardduty_detectors(client)(Interval(window_day(small_spec, 1),
                                                                       window_day(small_spec, 2)), log))
     assert log.pages == sum(len(a.regions) for a in client.accounts) and len(records) == log.pages
+
+
+class _ReportStub:
+    """A client whose credential report takes two polls to be ready."""
+
+    def __init__(self, ready_after: int) -> None:
+        self.accounts = (ACCOUNT,)
+        self.ready_after, self.gets, self.sleeps = ready_after, 0, []
+
+    def call(self, account, service, operation, allow=(), **kwargs):
+        if operation == "GenerateCredentialReport":
+            return {"State": "STARTED" if self.gets < self.ready_after else "COMPLETE"}
+        self.gets += 1
+        if self.gets <= self.ready_after:
+            assert "ReportInProgress" in allow
+            return None
+        return {"Content": f"{AWS_HEADER}\n{ROOT}".encode(), "GeneratedTime": GENERATED}
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+
+def test_the_credential_report_is_polled_until_ready_within_bounds():
+    interval = Interval(GENERATED - timedelta(days=1, hours=1, minutes=30), GENERATED - timedelta(hours=1, minutes=30))
+    stub = _ReportStub(ready_after=2)
+    records = list(aws.fetch_credential_report(stub)(interval, FetchLog()))
+    assert [r["user"] for r in records] == ["<root_account>"] and stub.sleeps == [1, 2]
+    never = _ReportStub(ready_after=100)
+    with pytest.raises(SourceError, match="credential report was not ready after 10 polls"):
+        list(aws.fetch_credential_report(never)(interval, FetchLog()))
+    assert len(never.sleeps) == aws.REPORT_POLLS and max(never.sleeps) <= 10

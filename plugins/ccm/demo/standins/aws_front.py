@@ -28,6 +28,7 @@ import json
 import re
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -78,7 +79,8 @@ class Front:
         self.now, self.outage, self.admin = now, outage, admin
         self.accounts_by_key: dict[str, str] = {}  # temporary access key -> account (from AssumeRole)
         self.faults: list[Fault] = []
-        self.request_log: list[tuple[str, str, str, int]] = []  # (account, service, operation, status)
+        # (account, service, operation, status) of recent calls, for tests and debugging
+        self.request_log: deque[tuple[str, str, str, int]] = deque(maxlen=10_000)
         self._lock = threading.Lock()
 
     # WSGI -------------------------------------------------------------------------------
