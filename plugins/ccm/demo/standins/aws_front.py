@@ -107,7 +107,7 @@ class Front:
         if fault is not None:
             self._log(account, call, fault.status)
             return self._error(start_response, call, fault.status, fault.code, fault.message)
-        self._log(account, call, 200)
+        self._log(account, call, 200)  # relayed (to moto, or answered from the world)
         if call.service == "sts" and call.operation == "AssumeRole":
             return self._assume_role(environ, start_response)
         if account in {a.account_id for a in self.world.accounts}:
