@@ -916,14 +916,18 @@ def generate_world(spec: DemoSpec, people: list[Person], seeds: Seeds) -> dict[s
     }
 
 
-def outage_window(spec: DemoSpec) -> tuple[datetime, datetime]:
-    """The AWS APIs the audit reads are down for six hours after day ~60% of the window closes."""
-    closes = spec.window_start + timedelta(days=int(spec.days * 0.6) + 1)
-    return closes, closes + timedelta(hours=6)
+def outage_windows(spec: DemoSpec) -> list[tuple[datetime, datetime]]:
+    """The AWS APIs the audit reads are down for six hours after the window's third day
+    closes (so even a short demo shows a not_tested day) and after day ~60% of the window."""
+    windows = []
+    for day in sorted({2, int(spec.days * 0.6)}):
+        closes = spec.window_start + timedelta(days=day + 1)
+        windows.append((closes, closes + timedelta(hours=6)))
+    return windows
 
 
 def generate(ctx: WorldContext) -> None:
     write_json(ctx.demo_dir / WORLD_FILE, generate_world(ctx.spec, ctx.people, ctx.seeds))
-    start, end = outage_window(ctx.spec)
-    ctx.seeds.add_outage("aws", start, end, "AWS control-plane APIs (IAM, EC2, RDS, KMS, CloudTrail, GuardDuty, "
-                                            "Backup, S3 bucket configuration) return 503 for six hours")
+    for start, end in outage_windows(ctx.spec):
+        ctx.seeds.add_outage("aws", start, end, "AWS control-plane APIs (IAM, EC2, RDS, KMS, CloudTrail, GuardDuty, "
+                                                "Backup, S3 bucket configuration) return 503 for six hours")
