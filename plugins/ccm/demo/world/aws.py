@@ -375,11 +375,18 @@ def _people_in_aws(spec: DemoSpec, people: list[Person]) -> list[tuple[Person, s
             chosen.append((person, "engineer", ("prod", "staging")))
         elif roll < 0.75:
             chosen.append((person, "engineer", ("staging",)))
-    # small companies: make sure prod has enough long-standing people for the seeded episodes
-    stable = [c for c in chosen if "prod" in c[2] and _is_stable(spec, c[0])]
-    spare = [c for c in chosen if "prod" not in c[2] and _is_stable(spec, c[0])]
-    for person, role, names in spare[: max(0, 8 - len(stable))]:
-        chosen[chosen.index((person, role, names))] = (person, role, (*names, "prod"))
+    # small companies: make sure prod has enough long-standing people for the seeded episodes,
+    # first by giving more of them prod access, then by adding read-only users from other teams
+    missing = 8 - sum(1 for c in chosen if "prod" in c[2] and _is_stable(spec, c[0]))
+    for index, (person, role, names) in enumerate(chosen):
+        if missing > 0 and "prod" not in names and _is_stable(spec, person):
+            chosen[index] = (person, role, (*names, "prod"))
+            missing -= 1
+    taken = {c[0].employee_id for c in chosen}
+    for person in sorted(people, key=lambda p: p.employee_id):
+        if missing > 0 and person.employee_id not in taken and _is_stable(spec, person):
+            chosen.append((person, "engineer", ("prod", "staging")))
+            missing -= 1
     return chosen
 
 
@@ -734,7 +741,7 @@ def _seed(spec: DemoSpec, accounts: dict[str, aws_org.Account], resources: list[
 
     # iam_aws_user_mfa: a person's MFA device is removed (lost phone) and re-registered days later
     spans = episode_spans(spec, 0)
-    users = rng.sample(_stable_people_users(seeder, [prod])[:12], 4)
+    users = rng.sample(_stable_people_users(seeder, [prod, staging, security])[:12], 4)
     for number, user in enumerate(users):
         seeder.change("iam_aws_user_mfa", user, spans, number, {"mfa": False},
                       "MFA device lost; re-registration booked with IT, console sessions limited to 1 hour")
