@@ -64,8 +64,9 @@ def run_window(settings: Settings, demo_dir: Path, days: int, controls: list[str
     run = RunContext(dag_id="demo_verify", run_id=f"verify__{spec.start.isoformat()}__{days}d")
     start = spec.window_start
     end = start + timedelta(days=days)
-    saved = {k: os.environ.get(k) for k in ("CCM_CLOCK_FILE",)}
     with Standins(demo_dir).start() as standins:
+        # the stand-ins' connections and clock are set for this run only, then put back
+        saved = {k: os.environ.get(k) for k in ("CCM_CLOCK_FILE", *standins.connection_env())}
         env = {**os.environ, **standins.connection_env(), "CCM_DATA_DIR": str(settings.data_dir),
                "CCM_INBOX_URI": settings.inbox_uri}
         os.environ.update(standins.connection_env())
