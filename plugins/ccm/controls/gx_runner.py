@@ -73,6 +73,8 @@ class SuiteRunner:
         self.context = gx.get_context(project_config=config, mode="ephemeral")
         self._datasource = self.context.data_sources.add_pandas("populations")
         self._definitions: dict[str, Any] = {}
+        self._page_view: Any = None
+        self._page_renderer: Any = None
         self._result_ids: list[Any] = []
 
     def _definition(self, suite_name: str) -> Any:
@@ -132,11 +134,12 @@ class SuiteRunner:
         before the record is written and must never be re-rendered afterwards; rendering it
         directly also avoids the site builder listing every stored result once per page.
         """
-        from great_expectations.render.renderer import ValidationResultsPageRenderer
-        from great_expectations.render.view import DefaultJinjaPageView
+        if self._page_view is None:  # one view for the whole step: its jinja environment caches the
+            from great_expectations.render.renderer import ValidationResultsPageRenderer  # compiled templates
+            from great_expectations.render.view import DefaultJinjaPageView
 
-        html = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(result),
-                                             show_how_to_buttons=False)
+            self._page_view, self._page_renderer = DefaultJinjaPageView(), ValidationResultsPageRenderer()
+        html = self._page_view.render(self._page_renderer.render(result), show_how_to_buttons=False)
         page.parent.mkdir(parents=True, exist_ok=True)
         if page.exists():
             raise RuntimeError(f"Data Docs page {page} already exists; evidence is never re-rendered")
