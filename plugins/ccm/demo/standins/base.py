@@ -50,7 +50,8 @@ class Request:
     headers: dict[str, str]
     body: bytes
     match: dict[str, str]
-    base_url: str
+    base_url: str  # the public URL response bodies mention (stable across restarts and ports)
+    link_base: str = ""  # where this server really listens: what Link headers must point at
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -75,6 +76,10 @@ class StandinServer:
     """Subclasses register routes in `routes()` and read the demo world from `world_dir`."""
 
     name = "standin"  # also the source name its outages are planted under
+    # the service's public address as it appears inside response bodies (e.g. `_links.self`,
+    # `url`): fixed, so the same simulated moment yields byte-identical records whatever port
+    # the stand-in happens to listen on; pagination links still point at the real server
+    public_url: str | None = None
     conn_id = ""  # the Airflow connection the pipeline reads for this source
     default_token = "demo-token"
     auth_scheme = "Bearer"
@@ -237,7 +242,8 @@ class StandinServer:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                request = Request(method, parts.path, query, headers, body, {}, server.url)
+                request = Request(method, parts.path, query, headers, body, {}, server.public_url or server.url,
+                                  server.url)
                 fault = None if parts.path.startswith("/_standin/") else server._take_fault(parts.path)
                 if fault and fault.kind == "status":
                     extra = {"Retry-After": "1"} if fault.status in (429, 503) else {}
@@ -310,8 +316,8 @@ def paginate(items: list[Any], request: Request, key: Callable[[Any], str], defa
         ordered = [item for item in ordered if key(item) > after]
     page, rest = ordered[:limit], ordered[limit:]
     query = {k: v for k, v in request.query.items() if k != "after"}
-    links = [StandinServer.link_header(request.base_url, request.path, query, "self")]
+    links = [StandinServer.link_header(request.link_base, request.path, query, "self")]
     if rest:
-        links.append(StandinServer.link_header(request.base_url, request.path, {**query, "after": key(page[-1])},
+        links.append(StandinServer.link_header(request.link_base, request.path, {**query, "after": key(page[-1])},
                                                "next"))
     return page, {"Link": ", ".join(links)}

@@ -56,6 +56,7 @@ def _uncursor(text: str) -> int | None:
 
 class GitHubStandin(StandinServer):
     name = "github"
+    public_url = "https://api.github.com"
     conn_id = "github_default"
     default_token = "ghp_demoStandinToken000000000000000000"
     auth_scheme = "Bearer"
@@ -169,7 +170,7 @@ class GitHubStandin(StandinServer):
 
         def link(number: int, rel: str) -> str:
             query = {**request.query, "per_page": per_page, "page": number}
-            return f'<{request.base_url}{request.path}?{urlencode(query)}>; rel="{rel}"'
+            return f'<{request.link_base}{request.path}?{urlencode(query)}>; rel="{rel}"'
 
         if page > 1:
             links.append(link(page - 1, "prev"))
@@ -651,7 +652,7 @@ class GitHubStandin(StandinServer):
         if rest:
             query = {k: v for k, v in request.query.items() if k != "after"}
             query |= {"per_page": per_page, "after": _cursor(page[-1]["number"])}
-            headers["Link"] = f'<{request.base_url}{request.path}?{urlencode(query)}>; rel="next"'
+            headers["Link"] = f'<{request.link_base}{request.path}?{urlencode(query)}>; rel="next"'
         return Response(200, page, headers)
 
     # GraphQL ---------------------------------------------------------------------

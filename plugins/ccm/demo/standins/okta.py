@@ -34,6 +34,7 @@ ORG_ID = "00o1kestrel0demo000"
 
 class OktaStandin(StandinServer):
     name = "okta"
+    public_url = "https://kestrel.okta.com"
     conn_id = "okta_default"
     default_token = "demo-okta-token-00000000"
     auth_scheme = "SSWS"
@@ -120,7 +121,7 @@ class OktaStandin(StandinServer):
                         "roles": {"href": f"{request.base_url}/api/v1/users/{i}/roles"}}}
             for i in page]}
         if rest:
-            body["_links"] = {"next": {"href": f"{request.base_url}/api/v1/iam/assignees/users"
+            body["_links"] = {"next": {"href": f"{request.link_base}/api/v1/iam/assignees/users"
                                                f"?limit={limit}&after={page[-1]}"}}
         return Response(200, body)
 
@@ -165,12 +166,12 @@ class OktaStandin(StandinServer):
             events = events[position + 1:]
         page = events[:limit]
         base = {k: v for k, v in query.items() if k != "after"}
-        links = [self.link_header(request.base_url, request.path, query, "self")]
+        links = [self.link_header(request.link_base, request.path, query, "self")]
         if page:
-            links.append(self.link_header(request.base_url, request.path, {**base, "after": _cursor(page[-1])},
+            links.append(self.link_header(request.link_base, request.path, {**base, "after": _cursor(page[-1])},
                                           "next"))
         elif until is None:  # a polling query never ends
-            links.append(self.link_header(request.base_url, request.path, query, "next"))
+            links.append(self.link_header(request.link_base, request.path, query, "next"))
         return Response(200, page, {"Link": ", ".join(links)})
 
 
