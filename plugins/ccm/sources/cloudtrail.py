@@ -41,8 +41,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import threading
 import zlib
 from collections import OrderedDict
@@ -277,8 +275,8 @@ class _Cache:
                 self.size -= dropped
 
 
-_OBJECTS = _Cache(256 * 2**20)  # compressed log files
-_DIGESTS = _Cache(64 * 2**20)  # parsed digests
+_OBJECTS = _Cache(32 * 2**20)  # compressed log files: a day or more of them
+_DIGESTS = _Cache(8 * 2**20)  # parsed digests (by their uncompressed size)
 
 
 @dataclass(frozen=True)
@@ -296,7 +294,6 @@ class CloudTrailClient:
 
     trail: Trail
     workers: int = FETCH_WORKERS
-    temp_dir: str | None = None
 
     def __enter__(self) -> CloudTrailClient:
         return self
@@ -506,134 +503,173 @@ class _Reader:
 @dataclass
 class _Verified:
     key: str
-    path: str | None  # the uncompressed content on local disk, when readable and kept
     problem: str | None  # why the file cannot be used
     altered: bool = False  # listed, but its content differs from the digest (or cannot be hashed)
     sha256: str = ""  # of the uncompressed content
     size: int = 0
+    body: bytes | None = None  # the uncompressed content, when kept for parsing
 
 
-def _fetch_logs(reader: _Reader, files: dict[str, ObjectInfo], listed: dict[str, Listed], workdir: str | None,
-                keep: Any = None) -> list[_Verified]:
-    """Download, decompress and verify log files against their digests. With a `workdir`, the
-    plain JSON of each file `keep(body)` accepts (default: all) is written there for DuckDB."""
-
-    def one(item: tuple[int, tuple[str, ObjectInfo]]) -> _Verified:
-        index, (key, info) = item
-        data = reader.get(key, info)
-        entry = listed.get(key)
-        try:
-            body = _gunzip(data)
-        except zlib.error as exc:
-            return _Verified(key, None, f"log file {key} is not a readable gzip file ({exc})",
-                             altered=entry is not None, size=len(data))
-        digest = hashlib.sha256(body).hexdigest()
-        if entry is not None and digest != entry.sha256:
-            return _Verified(key, None, f"log file {key} differs from the SHA-256 its digest {entry.digest} records",
-                             altered=True, sha256=digest, size=len(data))
-        path = None
-        if workdir is not None and (keep is None or keep(body)):
-            path = os.path.join(workdir, f"{index:06d}.json")
-            with open(path, "wb") as handle:
-                handle.write(body)
-        return _Verified(key, path, None, sha256=digest, size=len(data))
-
-    return reader._map(one, list(enumerate(sorted(files.items()))))
+BATCH_BYTES = 32 * 2**20  # plain JSON parsed per query: memory is a few times this, whatever the interval
+FETCH_CHUNK = 32  # files fetched and verified together (in the thread pool)
 
 
-def _files_sql(paths: list[str]) -> str:
-    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
-
-
-_JSON_OPTIONS = "format = 'unstructured', filename = true, maximum_object_size = 1073741824"
-
-
-def _read_records(dataset: Dataset, files: list[_Verified], interval: Interval, event_filter: str | None,
-                  fetch_log: FetchLog) -> Any:
-    """Map every record of the verified files onto the dataset's columns with DuckDB.
-
-    Files that are not `{"Records": [...]}` JSON are rejected by name; records that do not
-    fit are rejected with their reason; the rest, inside the interval, deduplicated by
-    eventID, is returned as an Arrow table.
-    """
-    import duckdb
-
-    from ccm.sources.json_bulk import PROBLEM, typed_select
-
-    by_path = {f.path: f.key for f in files if f.path}
-    con = duckdb.connect()
+def _verify(reader: _Reader, key: str, info: ObjectInfo, listed: dict[str, Listed], keep: Any = None) -> _Verified:
+    """Read one log file, decompress it and check it against its digest; keep the content if
+    `keep(body)` (default: always) and it can be used."""
+    data = reader.get(key, info)
+    entry = listed.get(key)
     try:
-        con.execute("set TimeZone = 'UTC'")
-        con.execute("create temp table log_files (path varchar, log_file varchar)")
-        if by_path:
-            con.executemany("insert into log_files values (?, ?)", sorted(by_path.items()))
+        body = _gunzip(data)
+    except zlib.error as exc:
+        return _Verified(key, f"log file {key} is not a readable gzip file ({exc})", altered=entry is not None,
+                         size=len(data))
+    digest = hashlib.sha256(body).hexdigest()
+    if entry is not None and digest != entry.sha256:
+        return _Verified(key, f"log file {key} differs from the SHA-256 its digest {entry.digest} records",
+                         altered=True, sha256=digest, size=len(data))
+    return _Verified(key, None, sha256=digest, size=len(data), body=body if keep is None or keep(body) else None)
+
+
+def _verified_batches(reader: _Reader, files: dict[str, ObjectInfo], listed: dict[str, Listed],
+                      keep: Any = None) -> Iterator[list[_Verified]]:
+    """Every file verified, in key order, in batches holding about BATCH_BYTES of kept content."""
+    keys = sorted(files)
+    batch: list[_Verified] = []
+    size = 0
+    for start in range(0, len(keys), FETCH_CHUNK):
+        chunk = keys[start:start + FETCH_CHUNK]
+        for verified in reader._map(lambda key: _verify(reader, key, files[key], listed, keep), chunk):
+            batch.append(verified)
+            size += len(verified.body or b"")
+            if size >= BATCH_BYTES:
+                yield batch
+                batch, size = [], 0
+    if batch:
+        yield batch
+
+
+class _Mapper:
+    """Maps batches of verified files onto a dataset's columns with DuckDB, keeping the
+    records inside the interval that fit and collecting what does not."""
+
+    def __init__(self, dataset: Dataset, interval: Interval, event_filter: str | None, fetch_log: FetchLog) -> None:
+        import duckdb
+
+        self.dataset = dataset
+        self.interval = interval
+        self.fetch_log = fetch_log
         columns = tuple(c for c in dataset.columns if c.name != "log_file")
-        mapping = Dataset(dataset.source, dataset.name, dataset.kind, columns, dataset.key_columns, dataset.time_column)
-        paths = sorted(by_path)
-        while paths:
-            records_sql = (
-                "select f.log_file, d.kind, d.record from ("
-                "  select filename, json_type(json, '$.Records') as kind,"
-                "         unnest(case when json_array_length(json, '$.Records') > 0"
-                "                     then json_extract(json, '$.Records[*]') else [null::json] end) as record"
-                f"  from read_json_objects({_files_sql(paths)}, {_JSON_OPTIONS})"
-                ") as d join log_files as f on f.path = d.filename"
-            )
+        self.mapping = Dataset(dataset.source, dataset.name, dataset.kind, columns, dataset.key_columns,
+                               dataset.time_column)
+        # only rows the filter selects matter; a row whose filter fields are absent might be one
+        self.selected = f"({event_filter}) or event_source is null or event_name is null" if event_filter else "true"
+        self.tables: list[Any] = []
+        self.problems: list[tuple[str, str, str]] = []
+        self.not_logs: set[tuple[str, str | None]] = set()
+        self.con = duckdb.connect()
+        self.con.execute("set TimeZone = 'UTC'")
+        # give memory back when a query is done: the extract holds one interval at a time
+        self.con.execute("set allocator_flush_threshold = '16MB'")
+        self.con.execute("set allocator_bulk_deallocation_flush_threshold = '16MB'")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def add(self, files: list[_Verified]) -> None:
+        import duckdb
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from ccm.sources.json_bulk import PROBLEM, typed_select
+
+        files = [f for f in files if f.body is not None]
+        records_sql = (
+            "select log_file, kind,"
+            "       unnest(case when len(records) > 0 then records else [null::json] end) as record from ("
+            "  select log_file, from_json(text, '{\"Records\": \"JSON[]\"}').Records as records,"
+            "         case when records is null then json_type(text, '$.Records') else 'ARRAY' end as kind"
+            "  from (select log_file, decode(content) as text from contents))"
+        )
+        query = (f"select *, coalesce({self.selected}, false) as _selected "
+                 f"from ({typed_select(self.mapping, records_sql, 'record', ('log_file', 'kind'))})")
+        mapped = None
+        while files:
+            # one record batch per file: DuckDB parses batches in parallel
+            contents = pa.Table.from_batches([
+                pa.record_batch({"log_file": [f.key], "content": pa.array([f.body], pa.large_binary())})
+                for f in files])
+            self.con.register("contents", contents)
             try:
-                con.execute(f"create or replace temp table mapped as "
-                            f"{typed_select(mapping, records_sql, 'record', ('log_file', 'kind'))}")
+                mapped = self.con.sql(query).fetch_record_batch(65536).read_all()
                 break
-            except duckdb.Error:  # a file is not JSON: find which, reject them, map the rest
-                unreadable = _unreadable_json(con, paths)
+            except duckdb.Error:  # a file is not JSON: say which, and map the others
+                unreadable = {f.key: why for f in files if (why := _not_json(f.body or b""))}
                 if not unreadable:
                     raise
-                for path, message in unreadable.items():
-                    fetch_log.reject(f"log file is not JSON: {message}", where=by_path[path])
-                paths = [p for p in paths if p not in unreadable]
-        if not paths:
-            import pyarrow as pa
+                for key, why in unreadable.items():
+                    self.fetch_log.reject(why, where=key)
+                files = [f for f in files if f.key not in unreadable]
+            finally:
+                self.con.unregister("contents")
+                del contents
+        if mapped is None:
+            return
+        records_array = pc.fill_null(pc.equal(mapped.column("kind"), "ARRAY"), False)
+        odd = mapped.select(["log_file", "kind"]).filter(pc.invert(records_array))
+        self.not_logs.update(zip(odd.column("log_file").to_pylist(), odd.column("kind").to_pylist(), strict=True))
+        keep = pc.and_(pc.and_(pc.is_valid(mapped.column(RAW)), records_array), mapped.column("_selected"))
+        bad = mapped.filter(pc.and_(keep, pc.is_valid(mapped.column(PROBLEM))))
+        self.problems += zip(bad.column("log_file").to_pylist(), bad.column(RAW).to_pylist(),
+                             bad.column(PROBLEM).to_pylist(), strict=True)
+        times = mapped.column("event_time")
+        inside = pc.and_(pc.and_(keep, pc.is_null(mapped.column(PROBLEM))),
+                         pc.and_(pc.greater_equal(times, pa.scalar(self.interval.start, times.type)),
+                                 pc.less(times, pa.scalar(self.interval.end, times.type))))
+        self.tables.append(mapped.filter(inside).select([*(c.name for c in self.dataset.columns), RAW]))
 
-            return pa.Table.from_pylist([], schema=dataset.arrow_schema)
-        for key, kind in con.execute(
-                "select log_file, any_value(kind) from mapped group by log_file "
-                "having bool_or(kind is distinct from 'ARRAY') order by log_file").fetchall():
-            fetch_log.reject(f"log file is not a CloudTrail log ({{\"Records\": [...]}}); Records is {kind or 'absent'}",
-                             where=key)
-        wanted = f"{RAW} is not null and kind = 'ARRAY'"
-        if event_filter:
-            # only rows the filter selects matter; a row whose filter fields are absent might be one
-            wanted += f" and (({event_filter}) or event_source is null or event_name is null)"
-        rejected = con.execute(f"select log_file, {RAW}, {PROBLEM} from mapped where {wanted} and {PROBLEM} is not null "
-                               f"order by log_file, {RAW}").fetchall()
-        for key, raw, problem in rejected[:1000]:
+    def result(self) -> Any:
+        """The records kept, deduplicated by eventID; rejections reported to the fetch log."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        fetch_log = self.fetch_log
+        for key, kind in sorted(self.not_logs, key=lambda item: item[0]):
+            fetch_log.reject(f"log file is not a CloudTrail log ({{\"Records\": [...]}}); Records is "
+                             f"{(kind or 'absent').lower()}", where=key)
+        self.problems.sort()
+        for key, raw, problem in self.problems[:1000]:
             fetch_log.reject(problem, where=_record_ref(key, raw), record=json.loads(raw))
-        if len(rejected) > 1000:
-            fetch_log.notes.append(f"{len(rejected)} records rejected; the first 1000 are quarantined")
-        names = ", ".join(f'"{c.name}"' for c in dataset.columns)
-        inside = f"{wanted} and {PROBLEM} is null and event_time >= ?::timestamptz and event_time < ?::timestamptz"
-        selected = con.execute(f"select count(*) from mapped where {inside}", [interval.start, interval.end]).fetchall()[0][0]
-        table = con.sql(
-            f"select {names}, {RAW} from mapped where {inside} "
-            f"qualify row_number() over (partition by event_id order by log_file, {RAW}) = 1",
-            params=[interval.start, interval.end]).to_arrow_table()
-    finally:
-        con.close()
-    if table.num_rows < selected:
-        fetch_log.notes.append(f"{selected - table.num_rows} duplicate records (same eventID) dropped")
-    return table
+        if len(self.problems) > 1000:
+            fetch_log.notes.append(f"{len(self.problems)} records rejected; the first 1000 are quarantined")
+        if not self.tables:
+            return pa.Table.from_pylist([], schema=self.dataset.arrow_schema)
+        table = pa.concat_tables(self.tables).combine_chunks()  # contiguous: sorting and writing it is cheaper
+        self.tables = []
+        duplicates = table.num_rows - pc.count_distinct(table.column("event_id")).as_py()
+        if duplicates:  # CloudTrail may deliver a record twice: keep one per eventID (from the first file by key)
+            self.con.register("kept", table)
+            table = self.con.sql(f"select * from kept qualify row_number() over "
+                                 f"(partition by event_id order by log_file, {RAW}) = 1").to_arrow_table()
+            self.con.unregister("kept")
+            fetch_log.notes.append(f"{duplicates} duplicate records (same eventID) dropped")
+        return table
 
 
-def _unreadable_json(con: Any, paths: list[str]) -> dict[str, str]:
-    """The files DuckDB cannot parse as JSON, with its message (checked one by one)."""
-    import duckdb
-
-    bad = {}
-    for path in paths:
-        try:
-            con.execute(f"select count(*) from read_json_objects(?, {_JSON_OPTIONS})", [path]).fetchall()
-        except duckdb.Error as exc:
-            bad[path] = str(exc).splitlines()[0].replace(path, "the file")[:300]
-    return bad
+def _not_json(body: bytes) -> str | None:
+    """Why a file is not one JSON document (None if it is one)."""
+    try:
+        json.loads(body)
+        return None
+    except ValueError as exc:
+        error = exc
+    lines = [line for line in body.splitlines() if line.strip()]
+    try:
+        if len(lines) > 1 and all(isinstance(json.loads(line), dict) for line in lines):
+            return "log file is JSON lines (one object per line), not a CloudTrail log ({\"Records\": [...]})"
+    except ValueError:
+        pass
+    return f"log file is not JSON: {error}"
 
 
 def _record_ref(key: str, raw: str) -> str:
@@ -667,27 +703,37 @@ def _fetch_events(client: CloudTrailClient, interval: Interval, fetch_log: Fetch
         gaps.append((key, f"log file {key} is listed in digest {entry.digest} but was not delivered"))
     wanted = {k: info for k, info in present.items()
               if k not in listed or listed[k].overlaps(interval.start, interval.end)}
-    with tempfile.TemporaryDirectory(prefix="ccm-cloudtrail-", dir=client.temp_dir) as workdir:
-        files = _fetch_logs(reader, wanted, listed, workdir, keep)
-        for verified in files:
-            if verified.problem is None:
-                continue
-            if verified.altered and tolerate_gaps:
-                gaps.append((verified.key, verified.problem))
-            else:
-                fetch_log.reject(verified.problem, where=verified.key)
-        for key, why in gaps:
-            if tolerate_gaps:
-                fetch_log.notes.append(f"gap reported by cloudtrail.digests: {why}")
-            else:
-                fetch_log.reject(why, where=key)
-        unverified = [f for f in files if f.key not in listed]
-        if unverified:
-            fetch_log.inputs.extend(InputFile(f.key, f.sha256, f.size) for f in unverified)
-            fetch_log.notes.append(f"{len(unverified)} log files no digest lists (yet) were read unverified")
-        fetch_log.notes.append(f"{len(files)} log files read under {len(days)} date prefixes, verified against "
-                               f"the {len(digests)} digests listed in inputs")
-        yield _read_records(dataset, files, interval, event_filter, fetch_log)
+    mapper = _Mapper(dataset, interval, event_filter, fetch_log)
+    unverified: list[_Verified] = []
+    read = 0
+    try:
+        for batch in _verified_batches(reader, wanted, listed, keep):
+            read += len(batch)
+            for verified in batch:
+                if verified.key not in listed and verified.problem is None:
+                    unverified.append(verified)
+                if verified.problem is None:
+                    continue
+                if verified.altered and tolerate_gaps:
+                    gaps.append((verified.key, verified.problem))
+                else:
+                    fetch_log.reject(verified.problem, where=verified.key)
+            mapper.add(batch)
+        table = mapper.result()
+    finally:
+        mapper.close()
+    for key, why in gaps:
+        if tolerate_gaps:
+            fetch_log.notes.append(f"gap reported by cloudtrail.digests: {why}")
+        else:
+            fetch_log.reject(why, where=key)
+    if unverified:
+        fetch_log.inputs.extend(InputFile(f.key, f.sha256, f.size) for f in unverified)
+        fetch_log.notes.append(f"{len(unverified)} log files no digest lists (yet) were read unverified")
+    fetch_log.notes.append(f"{read} log files read under {len(days)} date prefixes, verified against "
+                           f"the {len(digests)} digests listed in inputs")
+    fetch_log.pages += read
+    yield table
 
 
 def fetch_events(client: CloudTrailClient):
@@ -723,7 +769,8 @@ def fetch_digests(client: CloudTrailClient):
         in_interval = [d for d in digests if d.start is not None and interval.start <= d.start < interval.end]
         listed = reader.listed(in_interval)
         present = reader._list(sorted({k.rsplit("/", 1)[0] + "/" for k in listed}))
-        checked = {v.key: v for v in _fetch_logs(reader, {k: present[k] for k in listed if k in present}, listed, None)}
+        found = {k: present[k] for k in listed if k in present}
+        checked = {v.key: v for batch in _verified_batches(reader, found, listed, keep=lambda body: False) for v in batch}
         by_key = {d.key: d for d in digests}
         next_of = {d.doc["previousDigestS3Object"]: d for d in digests if d.doc.get("previousDigestS3Object")}
         for acct, region in reader.scope:

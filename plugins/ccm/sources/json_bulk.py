@@ -102,42 +102,46 @@ def typed_select(dataset: Dataset, records_sql: str, record_column: str = "recor
     from `records_sql`, a query with one JSON record per row in `record_column`.
 
     Event datasets only (snapshot rows also need observed_at, which the runner stamps).
+    Layers: parse each record once into a struct of text leaves; flatten the leaves; type
+    them and flag records that are suspect or fail a conversion; decide values and
+    problems (exactly, from the record itself, for flagged records only).
     """
     record = record_column
     structure = _sql_string(json.dumps(_structure(dataset.columns)))
-    leaves = []
-    suspects = []
-    values, problems, exact_problems = [], [], []
-    for column in dataset.columns:
-        leaf = "_s." + ".".join(f'"{part}"' for part in column.path.split("."))
-        leaves.append(leaf)
-        exact_value, exact_present, exact_wrong = _exact(column, record)
-        if column.type in (ColumnType.JSON, ColumnType.STRING_LIST):
-            fast = f"{leaf}::varchar" if column.type is ColumnType.JSON else f"from_json({leaf}, '[\"VARCHAR\"]')"
-            suspects.append(f"{leaf} is not null")  # rare types: always decided exactly
-            fast_wrong = "false"
-            present = f"({leaf} is not null and {leaf}::varchar <> 'null')"
+    leaves, typed, suspects, bad = [], [], [], []
+    values, exact_problems = [], []
+    for index, column in enumerate(dataset.columns):
+        leaf, text = f"_c{index}", f"_t{index}"
+        path = "_s." + ".".join(f'"{part}"' for part in column.path.split("."))
+        leaves.append(f"{path} as {leaf}")
+        if column.type in (ColumnType.JSON, ColumnType.STRING_LIST):  # rare: always decided exactly
+            typed.append(f"cast(null as varchar) as {text}")
+            suspects.append(f"{leaf} is not null")
         else:
-            fast = _from_text(column.type, leaf)
-            present = f"{leaf} is not null"
-            fast_wrong = f"{fast} is null"
+            typed.append(f"{_from_text(column.type, leaf)} as {text}")
             if column.type is ColumnType.STRING:
-                suspects.append(f"(left({leaf}, 1) in ('{{', '['))")
-        values.append(f'case when _suspect then {exact_value} when {present} then {fast} end as "{column.name}"')
-        message = _sql_string(f"field {column.path!r} should be {column.type.value}, got ")
-        missing = _sql_string(f"required field {column.path!r} is missing")
+                suspects.append(f"(starts_with({leaf}, '{{') or starts_with({leaf}, '['))")
+            else:
+                bad.append(f"({leaf} is not null and {text} is null)")
         if column.required:
-            problems.append(f"when not {present} then {missing}")
-            exact_problems.append(f"when not {exact_present} then {missing}")
-        problems.append(f"when {present} and ({fast_wrong}) then {message} || left({leaf}::varchar, 80)")
+            bad.append(f"{leaf} is null")
+        exact_value, exact_present, exact_wrong = _exact(column, record)
+        fast_value = text if column.type not in (ColumnType.JSON, ColumnType.STRING_LIST) else exact_value
+        values.append(f'case when _suspect then {exact_value} else {fast_value} end as "{column.name}"')
+        message = _sql_string(f"field {column.path!r} should be {column.type.value}, got ")
+        if column.required:
+            exact_problems.append(
+                f"when not {exact_present} then {_sql_string(f'required field {column.path!r} is missing')}")
         exact_problems.append(f"when {exact_present} and ({exact_wrong}) then {message} || "
                               f"left(json_extract({record}, {_sql_string(json_path(column.path))})::varchar, 80)")
-    suspect = " or ".join(suspects) or "false"
-    problem = (f"case when _suspect then (case {' '.join(exact_problems)} end) "
-               f"else (case {' '.join(problems)} end) end")
     kept = "".join(f", {name}" for name in keep)
+    suspect = " or ".join(suspects) or "false"
+    flagged = " or ".join(bad) or "false"
     return (
-        f"select {', '.join(values)}, {record}::varchar as {RAW}, {problem} as {PROBLEM}{kept} from ("
-        f"  select *, coalesce({suspect}, false) as _suspect from ("
-        f"    select *, json_transform({record}, {structure}) as _s from ({records_sql})))"
+        f"select {', '.join(values)}, {record}::varchar as {RAW}, "
+        f"case when _suspect or _flagged then (case {' '.join(exact_problems)} end) end as {PROBLEM}{kept} from ("
+        f" select *, coalesce({suspect}, false) as _suspect, coalesce({flagged}, false) as _flagged from ("
+        f"  select *, {', '.join(typed)} from ("
+        f"   select {record}{kept}, {', '.join(leaves)} from ("
+        f"    select {record}{kept}, json_transform({record}, {structure}) as _s from ({records_sql})))))"
     )

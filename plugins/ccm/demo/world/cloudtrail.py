@@ -74,7 +74,7 @@ _ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 
-def _stamp(moment: datetime) -> str:
+def stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -146,7 +146,7 @@ def trail_change_entity(account_id: str, region: str, event_name: str, trail_nam
 
 def hour_entity(account_id: str, region: str, hour: datetime) -> str:
     """How the continuity control names one digest hour of one account and region."""
-    return f"{account_id}/{region}/{_stamp(hour)}"
+    return f"{account_id}/{region}/{stamp(hour)}"
 
 
 @dataclass
@@ -216,7 +216,7 @@ class Resources:
         return items[int(self.random() * len(items))]
 
 
-def _resources(rng: Random, account: aws_org.Account, region: str) -> Resources:
+def account_resources(rng: Random, account: aws_org.Account, region: str) -> Resources:
     env = account.name
     return Resources(
         account_id=account.account_id, region=region,
@@ -659,7 +659,7 @@ def _company(spec: DemoSpec, people: list[Person]) -> Company:
     roles = {(a.account_id, name): Role(a.account_id, name, _ident(rng, "AROA", 17))
              for a in aws_org.accounts(spec.seed) for name in ROLE_NAMES}
     all_scopes = scopes(spec.seed)
-    resources = {s.label: _resources(rng, s.account, s.region) for s in all_scopes}
+    resources = {s.label: account_resources(rng, s.account, s.region) for s in all_scopes}
     stable = [p for p in people if p.termination_at is None and p.start_at < spec.window_start - timedelta(days=30)]
     admins = [p for p in stable if p.department in ("IT", "Security")]
     admins += [p for p in stable if p.department == "Engineering"]
@@ -1050,8 +1050,8 @@ def _write_scope_day(company: Company, scope: Scope, renderer: Renderer, offset:
             deliver_at = day + timedelta(days=1, hours=3, minutes=40)
         key = _log_key(scope, deliver_at, rng)
         digest = hashlib.sha256(body).hexdigest()
-        meta = {"key": key, "account_id": scope.account_id, "region": scope.region, "oldest": _stamp(oldest),
-                "newest": _stamp(newest), "deliver_at": _stamp(deliver_at)}
+        meta = {"key": key, "account_id": scope.account_id, "region": scope.region, "oldest": stamp(oldest),
+                "newest": stamp(newest), "deliver_at": stamp(deliver_at)}
         delivered = fault != "missing"
         if delivered:
             data = gzip_bytes(body)
@@ -1146,29 +1146,29 @@ def _write_digests(company: Company, files: list[LogFile], demo_dir: Path,
                     cursor += 1
                 key = digest_key(scope.account_id, scope.region, end)
                 doc = {
-                    "awsAccountId": scope.account_id, "digestStartTime": _stamp(start), "digestEndTime": _stamp(end),
+                    "awsAccountId": scope.account_id, "digestStartTime": stamp(start), "digestEndTime": stamp(end),
                     "digestS3Bucket": bucket, "digestS3Object": key, "digestPublicKeyFingerprint": fingerprint,
                     "digestSignatureAlgorithm": "SHA256withRSA",
-                    "newestEventTime": _stamp(max(f.newest for f in listed)) if listed else None,
-                    "oldestEventTime": _stamp(min(f.oldest for f in listed)) if listed else None,
+                    "newestEventTime": stamp(max(f.newest for f in listed)) if listed else None,
+                    "oldestEventTime": stamp(min(f.oldest for f in listed)) if listed else None,
                     "previousDigestS3Bucket": bucket if previous else None,
                     "previousDigestS3Object": previous[0] if previous else None,
                     "previousDigestHashValue": previous[1] if previous else None,
                     "previousDigestHashAlgorithm": "SHA-256" if previous else None,
                     "previousDigestSignature": previous[2] if previous else None,
                     "logFiles": [{"s3Bucket": bucket, "s3Object": f.key, "hashValue": f.sha256,
-                                  "hashAlgorithm": "SHA-256", "newestEventTime": _stamp(f.newest),
-                                  "oldestEventTime": _stamp(f.oldest)} for f in listed],
+                                  "hashAlgorithm": "SHA-256", "newestEventTime": stamp(f.newest),
+                                  "oldestEventTime": stamp(f.oldest)} for f in listed],
                 }
                 body = json.dumps(doc, separators=(",", ":")).encode()
                 previous = (key, hashlib.sha256(body).hexdigest(), rng.randbytes(256).hex())
                 deliver_at = end + timedelta(minutes=rng.randint(*DIGEST_DELAY_MINUTES), seconds=rng.randrange(60))
                 if (scope.label, start) in lost_hours:  # written (the next one chains to it), never delivered
-                    missing.append({"account_id": scope.account_id, "region": scope.region, "start": _stamp(start),
+                    missing.append({"account_id": scope.account_id, "region": scope.region, "start": stamp(start),
                                     "key": key})
                     continue
                 data = gzip_bytes(body)
-                deliveries.append((_stamp(deliver_at), key, pack_name, pack.tell(), len(data)))
+                deliveries.append((stamp(deliver_at), key, pack_name, pack.tell(), len(data)))
                 pack.write(data)
     return missing
 
@@ -1198,7 +1198,7 @@ def generate(ctx: WorldContext) -> None:
     else:
         results = _generate_days(company, ctx.demo_dir, list(range(spec.days)))
     files = [f for r in results for f in r.files]
-    deliveries = [(_stamp(f.deliver_at), f.key, f.pack, f.offset, f.length) for f in files if f.delivered]
+    deliveries = [(stamp(f.deliver_at), f.key, f.pack, f.offset, f.length) for f in files if f.delivered]
     missing_digests = _write_digests(company, files, ctx.demo_dir, deliveries)
     deliveries.sort()
     (root / "deliveries.tsv").write_text("".join("\t".join(map(str, d)) + "\n" for d in deliveries))
