@@ -67,30 +67,21 @@ TRAIL_CHANGE_EVENTS = ("StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSel
 LOG_DELIVERY_SLACK = timedelta(hours=1)  # files holding an interval's last events arrive within this
 FETCH_WORKERS = 8
 
+# the fields the controls (and a first look at an incident) need; everything else is in raw
 _EVENT_COLUMNS = (
     Column("event_id", "eventID", required=True, description="Unique per event; duplicates are dropped."),
     Column("event_time", "eventTime", ColumnType.TIMESTAMP, required=True),
     Column("event_source", "eventSource", required=True),
     Column("event_name", "eventName", required=True),
-    Column("event_version", "eventVersion"),
-    Column("event_type", "eventType"),
+    Column("event_type", "eventType", description="AwsApiCall, AwsConsoleSignIn, AwsServiceEvent, ..."),
     Column("aws_region", "awsRegion"),
     Column("recipient_account_id", "recipientAccountId"),
     Column("source_ip_address", "sourceIPAddress"),
-    Column("user_agent", "userAgent"),
     Column("read_only", "readOnly", ColumnType.BOOL),
-    Column("management_event", "managementEvent", ColumnType.BOOL),
     Column("error_code", "errorCode"),
-    Column("error_message", "errorMessage"),
-    Column("request_id", "requestID"),
     Column("user_type", "userIdentity.type", description="Root, IAMUser, AssumedRole, FederatedUser, AWSService, ..."),
     Column("user_arn", "userIdentity.arn"),
-    Column("user_account_id", "userIdentity.accountId"),
-    Column("user_principal_id", "userIdentity.principalId"),
-    Column("user_name", "userIdentity.userName"),
-    Column("user_invoked_by", "userIdentity.invokedBy"),
-    Column("session_issuer_arn", "userIdentity.sessionContext.sessionIssuer.arn"),
-    Column("session_mfa_authenticated", "userIdentity.sessionContext.attributes.mfaAuthenticated", ColumnType.BOOL),
+    Column("user_invoked_by", "userIdentity.invokedBy", description="the AWS service that acted for the identity"),
     Column("console_login_result", "responseElements.ConsoleLogin", description="ConsoleLogin: Success or Failure"),
     Column("mfa_used", "additionalEventData.MFAUsed", description="ConsoleLogin: Yes or No"),
     Column("saml_provider_arn", "additionalEventData.SamlProviderArn",
@@ -581,18 +572,22 @@ class _Mapper:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        from ccm.sources.json_bulk import PROBLEM, typed_select
+        from ccm.sources.json_bulk import PROBLEM, leaves_structure, typed_select
 
         files = [f for f in files if f.body is not None]
+        # one pass over each document for the records' JSON text, one for their typed leaves
+        leaves = json.dumps({"Records": [json.loads(leaves_structure(self.mapping))]}).replace("'", "''")
         records_sql = (
             "select log_file, kind,"
-            "       unnest(case when len(records) > 0 then records else [null::json] end) as record from ("
+            "       unnest(case when len(records) > 0 then records else [null::json] end) as record,"
+            "       unnest(case when len(records) > 0 then parsed else [null] end) as _parsed from ("
             "  select log_file, from_json(text, '{\"Records\": \"JSON[]\"}').Records as records,"
+            f"        from_json(text, '{leaves}').Records as parsed,"
             "         case when records is null then json_type(text, '$.Records') else 'ARRAY' end as kind"
             "  from (select log_file, decode(content) as text from contents))"
         )
-        query = (f"select *, coalesce({self.selected}, false) as _selected "
-                 f"from ({typed_select(self.mapping, records_sql, 'record', ('log_file', 'kind'))})")
+        mapped_sql = typed_select(self.mapping, records_sql, "record", ("log_file", "kind"), parsed="_parsed")
+        query = f"select *, coalesce({self.selected}, false) as _selected from ({mapped_sql})"
         mapped = None
         while files:
             # one record batch per file: DuckDB parses batches in parallel
@@ -603,7 +598,7 @@ class _Mapper:
             try:
                 mapped = self.con.sql(query).fetch_record_batch(65536).read_all()
                 break
-            except duckdb.Error:  # a file is not JSON: say which, and map the others
+            except (duckdb.Error, OSError):  # a file is not JSON (the reader reports it as OSError): say which
                 unreadable = {f.key: why for f in files if (why := _not_json(f.body or b""))}
                 if not unreadable:
                     raise

@@ -96,18 +96,29 @@ def _structure(columns: tuple[Column, ...]) -> dict[str, Any]:
     return tree
 
 
+def leaves_structure(dataset: Dataset) -> str:
+    """The JSON structure (for json_transform / from_json) of the dataset's text leaves.
+
+    A caller parsing whole documents can get each record's leaves in the same pass as its
+    JSON text, e.g. `from_json(doc, '{"Records": [<this>]}')` beside
+    `from_json(doc, '{"Records": "JSON[]"}')`, and pass them to `typed_select(parsed=...)`.
+    """
+    return json.dumps(_structure(dataset.columns))
+
+
 def typed_select(dataset: Dataset, records_sql: str, record_column: str = "record",
-                 keep: tuple[str, ...] = ()) -> str:
+                 keep: tuple[str, ...] = (), parsed: str | None = None) -> str:
     """SQL selecting the dataset's typed columns, `raw`, `_problem` and the `keep` columns
-    from `records_sql`, a query with one JSON record per row in `record_column`.
+    from `records_sql`, a query with one JSON record per row in `record_column` (and, if
+    `parsed` names one, the record's leaves already parsed with `leaves_structure`).
 
     Event datasets only (snapshot rows also need observed_at, which the runner stamps).
-    Layers: parse each record once into a struct of text leaves; flatten the leaves; type
-    them and flag records that are suspect or fail a conversion; decide values and
-    problems (exactly, from the record itself, for flagged records only).
+    Layers: parse each record once into a struct of text leaves (unless given); flatten
+    the leaves; type them and flag records that are suspect or fail a conversion; decide
+    values and problems (exactly, from the record itself, for flagged records only).
     """
     record = record_column
-    structure = _sql_string(json.dumps(_structure(dataset.columns)))
+    structure = _sql_string(leaves_structure(dataset))
     leaves, typed, suspects, bad = [], [], [], []
     values, exact_problems = [], []
     for index, column in enumerate(dataset.columns):
@@ -143,5 +154,6 @@ def typed_select(dataset: Dataset, records_sql: str, record_column: str = "recor
         f" select *, coalesce({suspect}, false) as _suspect, coalesce({flagged}, false) as _flagged from ("
         f"  select *, {', '.join(typed)} from ("
         f"   select {record}{kept}, {', '.join(leaves)} from ("
-        f"    select {record}{kept}, json_transform({record}, {structure}) as _s from ({records_sql})))))"
+        f"    select {record}{kept}, {parsed or f'json_transform({record}, {structure})'} as _s "
+        f"    from ({records_sql})))))"
     )

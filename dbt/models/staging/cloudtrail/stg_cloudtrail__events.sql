@@ -8,17 +8,11 @@ select
     aws_region,
     recipient_account_id,
     source_ip_address,
-    user_agent,
     read_only,
     error_code,
-    error_message,
     user_type,
     user_arn,
-    user_account_id,
-    user_name,
     user_invoked_by,
-    session_issuer_arn,
-    session_mfa_authenticated,
     -- CIS "root account usage": the root user acting itself, not an AWS service on its behalf
     coalesce(user_type = 'Root' and user_invoked_by is null and event_type is distinct from 'AwsServiceEvent', false)
         as is_root_activity,

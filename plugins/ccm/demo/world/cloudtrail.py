@@ -1,8 +1,9 @@
 """CloudTrail: the management-event activity of the company's accounts, as delivered to S3.
 
 What it writes under `<demo_dir>/world/cloudtrail/`:
-- `objects/*.bin`: the log archive bucket's objects, packed (one pack per generated day
-  plus one for digests; thousands of small files would cost more to write than to make).
+- `objects/*.bin`: the content of the log archive bucket's objects, packed (one pack per
+  generated day plus one for digests, zstd-compressed: thousands of small gzip files
+  would cost more to write than to make; CloudTrail's gzip is applied on delivery).
   Log files are keyed like CloudTrail's: `AWSLogs/<acct>/CloudTrail/<region>/YYYY/MM/DD/
   <acct>_CloudTrail_<region>_<YYYYMMDDTHHMMZ>_<random>.json.gz`, body `{"Records": [...]}`,
   gzip. A file is delivered 5-15 minutes after its last event and its key carries the
@@ -10,8 +11,8 @@ What it writes under `<demo_dir>/world/cloudtrail/`:
   day's prefix. Hourly digests (`AWSLogs/<acct>/CloudTrail-Digest/<region>/...`) list the
   log files delivered during their hour with the SHA-256 of the uncompressed content and
   chain to the previous digest by its hash.
-- `deliveries.tsv`: `deliver_at, key, pack, offset, length` for every object that reaches
-  the bucket, by delivery time (the stand-in makes exactly those delivered by "now"
+- `deliveries.tsv`: `deliver_at, key, pack, offset, length, size` for every object that
+  reaches the bucket, by delivery time (the stand-in makes exactly those delivered by "now"
   present).
 - `facts.json`: what the oracles need, recorded while generating: every root and IAM-user
   console activity and every trail change (with the file it landed in), the planted
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import zlib
 from bisect import bisect
@@ -55,6 +57,8 @@ from ccm.demo.world.people import Person
 
 if TYPE_CHECKING:
     from ccm.demo.world import WorldContext
+
+log = logging.getLogger(__name__)
 
 ORDER = 40
 
@@ -95,6 +99,17 @@ def gzip_bytes(body: bytes) -> bytes:
     """gzip without a timestamp in the header, so the same spec gives the same bytes."""
     compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
     return compressor.compress(body) + compressor.flush()
+
+
+def _pack_codec() -> Any:
+    import pyarrow as pa  # generation and delivery only; zstd is four times faster than gzip here
+
+    return pa.Codec("zstd", compression_level=1)
+
+
+def pack_bytes(body: bytes) -> bytes:
+    """How an object's content is kept in a pack (CloudTrail's gzip is applied on delivery)."""
+    return _pack_codec().compress(body, asbytes=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1000,7 +1015,8 @@ class LogFile:
     delivered: bool
     pack: str = ""
     offset: int = 0
-    length: int = 0
+    length: int = 0  # in the pack
+    size: int = 0  # uncompressed
 
 
 @dataclass
@@ -1054,16 +1070,16 @@ def _write_scope_day(company: Company, scope: Scope, renderer: Renderer, offset:
                 "newest": stamp(newest), "deliver_at": stamp(deliver_at)}
         delivered = fault != "missing"
         if delivered:
-            data = gzip_bytes(body)
+            data = pack_bytes(body)
             position = pack.tell()
             pack.write(data)
             result.files.append(LogFile(scope.label, scope.account_id, scope.region, key, deliver_at, digest, oldest,
-                                        newest, True, pack_name, position, len(data)))
+                                        newest, True, pack_name, position, len(data), len(body)))
             if fault == "duplicate":  # the same records delivered again under another name
                 again = deliver_at + timedelta(minutes=3)
                 copy_key = _log_key(scope, again, rng)
                 result.files.append(LogFile(scope.label, scope.account_id, scope.region, copy_key, again, digest,
-                                            oldest, newest, True, pack_name, position, len(data)))
+                                            oldest, newest, True, pack_name, position, len(data), len(body)))
                 result.faults.setdefault("duplicate_log_files", []).append({**meta, "copy_key": copy_key})
             elif fault == "late":
                 result.faults.setdefault("late_log_files", []).append(meta)
@@ -1167,8 +1183,8 @@ def _write_digests(company: Company, files: list[LogFile], demo_dir: Path,
                     missing.append({"account_id": scope.account_id, "region": scope.region, "start": stamp(start),
                                     "key": key})
                     continue
-                data = gzip_bytes(body)
-                deliveries.append((stamp(deliver_at), key, pack_name, pack.tell(), len(data)))
+                data = pack_bytes(body)
+                deliveries.append((stamp(deliver_at), key, pack_name, pack.tell(), len(data), len(body)))
                 pack.write(data)
     return missing
 
@@ -1186,19 +1202,24 @@ def generate(ctx: WorldContext) -> None:
     company = _company(spec, ctx.people)
     root = ctx.demo_dir / ROOT_DIR
     (root / "objects").mkdir(parents=True, exist_ok=True)
+    results = None
     workers = min(2, os.cpu_count() or 1)
-    if workers > 1 and spec.days * company.volume >= 20:
+    if workers > 1 and spec.days * company.volume >= 20:  # days are independent: two processes
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
         chunks = _chunks(spec.days, 12)
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = [r for part in pool.map(_generate_days, [company] * len(chunks), [ctx.demo_dir] * len(chunks),
-                                              chunks) for r in part]
-    else:
+        try:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                results = [r for part in pool.map(_generate_days, [company] * len(chunks),
+                                                  [ctx.demo_dir] * len(chunks), chunks) for r in part]
+        except BrokenProcessPool:  # e.g. a __main__ that cannot be re-imported: same output, one process
+            log.warning("cloudtrail: worker processes unavailable; generating in this process")
+    if results is None:
         results = _generate_days(company, ctx.demo_dir, list(range(spec.days)))
     files = [f for r in results for f in r.files]
-    deliveries = [(stamp(f.deliver_at), f.key, f.pack, f.offset, f.length) for f in files if f.delivered]
+    deliveries = [(stamp(f.deliver_at), f.key, f.pack, f.offset, f.length, f.size) for f in files if f.delivered]
     missing_digests = _write_digests(company, files, ctx.demo_dir, deliveries)
     deliveries.sort()
     (root / "deliveries.tsv").write_text("".join("\t".join(map(str, d)) + "\n" for d in deliveries))
@@ -1232,7 +1253,8 @@ class Delivery:
     key: str
     pack: str
     offset: int
-    length: int
+    length: int  # in the pack
+    size: int  # uncompressed
 
 
 def load_deliveries(demo_dir: Path) -> list[Delivery]:
@@ -1242,15 +1264,22 @@ def load_deliveries(demo_dir: Path) -> list[Delivery]:
         return []
     out = []
     for line in path.read_text().splitlines():
-        at, key, pack, offset, length = line.split("\t")
-        out.append(Delivery(at, key, pack, int(offset), int(length)))
+        at, key, pack, offset, length, size = line.split("\t")
+        out.append(Delivery(at, key, pack, int(offset), int(length), int(size)))
     return out
 
 
-def read_object(demo_dir: Path, delivery: Delivery) -> bytes:
+def read_content(demo_dir: Path, delivery: Delivery) -> bytes:
+    """The object's uncompressed content (the JSON CloudTrail wrote)."""
     with open(Path(demo_dir) / OBJECTS_DIR / delivery.pack, "rb") as pack:
         pack.seek(delivery.offset)
-        return pack.read(delivery.length)
+        data = pack.read(delivery.length)
+    return _pack_codec().decompress(data, decompressed_size=delivery.size, asbytes=True)
+
+
+def read_object(demo_dir: Path, delivery: Delivery) -> bytes:
+    """The object exactly as delivered to the bucket: its content, gzip-compressed."""
+    return gzip_bytes(read_content(demo_dir, delivery))
 
 
 def load_facts(demo_dir: Path) -> dict[str, Any]:
