@@ -349,7 +349,8 @@ def make_client(connection: Any, settings: Any, **overrides: Any) -> CloudTrailC
     scope = None
     if extra.get("accounts"):
         scope = tuple((str(a["account_id"]), region) for a in extra["accounts"] for region in a.get("regions", []))
-    return CloudTrailClient(Trail(S3Archive(s3, bucket), scope, extra.get("cloudtrail_prefix", "")), **overrides)
+    workers = int(overrides.get("workers", FETCH_WORKERS))  # other sources' overrides (HTTP retries) do not apply
+    return CloudTrailClient(Trail(S3Archive(s3, bucket), scope, extra.get("cloudtrail_prefix", "")), workers)
 
 
 # ---------------------------------------------------------------------------------------
@@ -369,6 +370,22 @@ def _parse_time(text: Any) -> datetime | None:
     if not isinstance(text, str) or not text:
         return None
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _key_time(key: str) -> datetime | None:
+    """The timestamp in a CloudTrail object's name (a digest's end, a log file's delivery)."""
+    stem = key.rsplit("/", 1)[-1].removesuffix(".json.gz")
+    for part in reversed(stem.split("_")):
+        for pattern in ("%Y%m%dT%H%M%SZ", "%Y%m%dT%H%MZ"):
+            try:
+                return datetime.strptime(part, pattern).replace(tzinfo=UTC)
+            except ValueError:
+                continue
+    return None
 
 
 def _gunzip(data: bytes) -> bytes:
@@ -405,6 +422,7 @@ class Digest:
     sha256: str  # of the uncompressed digest, as the next digest's chain records it
     size: int
     doc: dict[str, Any]
+    problem: str | None = None  # the digest cannot be read: treat its hour as unverifiable
 
     @property
     def start(self) -> datetime:
@@ -446,7 +464,8 @@ class _Reader:
                 if k.endswith(".json.gz")}
 
     def digests(self, days: list[date]) -> list[Digest]:
-        """Every digest under the given dates' prefixes, parsed."""
+        """Every digest under the given dates' prefixes, parsed. One that cannot be read is
+        returned with `problem` set (and its hour taken from its key): it vouches for nothing."""
         wanted = []
         for acct, region in self.scope:
             listing = self._list([f"{self.prefix}AWSLogs/{acct}/CloudTrail-Digest/{region}/{day:%Y/%m/%d}/"
@@ -458,16 +477,21 @@ class _Reader:
             cache_key = (self.archive.uri, key, info.version)
             cached = _DIGESTS.get(cache_key)
             if cached is None:
+                body = b""
                 try:
                     body = _gunzip(self.archive.get(key))
                     doc = json.loads(body)
+                    problem = None if isinstance(doc, dict) and isinstance(doc.get("logFiles"), list) else (
+                        f"digest {key} has no logFiles list")
                 except (zlib.error, ValueError) as exc:
-                    raise SourceError(SOURCE, f"digest {key} is unreadable: {exc}") from None
-                if not isinstance(doc, dict) or not isinstance(doc.get("logFiles"), list):
-                    raise SourceError(SOURCE, f"digest {key} has no logFiles list")
-                cached = (hashlib.sha256(body).hexdigest(), doc)
-                _DIGESTS.put(cache_key, cached, len(body))
-            return Digest(key, acct, region, cached[0], info.size, cached[1])
+                    doc, problem = {}, f"digest {key} is unreadable ({exc})"
+                if problem:
+                    end = _key_time(key)
+                    doc = {"digestStartTime": _iso(end - timedelta(hours=1)) if end else None,
+                           "digestEndTime": _iso(end) if end else None, "logFiles": []}
+                cached = (hashlib.sha256(body).hexdigest(), doc, problem)
+                _DIGESTS.put(cache_key, cached, len(body) or 1)
+            return Digest(key, acct, region, cached[0], info.size, cached[1], cached[2])
 
         return self._map(load, wanted)
 
@@ -687,6 +711,14 @@ def _fetch_events(client: CloudTrailClient, interval: Interval, fetch_log: Fetch
     digests = reader.digests(days)
     listed = reader.listed(digests)
     present = reader.log_keys(days)
+    for digest in digests:
+        if digest.problem and digest.start and digest.start < interval.end + LOG_DELIVERY_SLACK \
+                and digest.end > interval.start:
+            # the files of its hour cannot be verified, nor known to be all there
+            if tolerate_gaps:
+                fetch_log.notes.append(f"gap reported by cloudtrail.digests: {digest.problem}")
+            else:
+                fetch_log.reject(digest.problem, where=digest.key)
     fetch_log.inputs.extend(InputFile(d.key, d.sha256, d.size) for d in sorted(digests, key=lambda d: d.key))
     bucket = getattr(reader.archive, "bucket", None)
     gaps: list[tuple[str, str]] = []  # (key, why)
@@ -792,6 +824,8 @@ def _digest_row(digest: Digest, present: dict[str, ObjectInfo], checked: dict[st
     intact = None
     if following is not None:
         intact = str(following.doc.get("previousDigestHashValue", "")).lower() == digest.sha256
+    if digest.problem:
+        intact = False
     return {
         "account_id": digest.account_id, "region": digest.region,
         "digest_start_time": digest.doc.get("digestStartTime"), "digest_end_time": digest.doc.get("digestEndTime"),

@@ -91,3 +91,17 @@ def test_a_trail_change_without_event_time_makes_trail_changes_incomplete(trail,
     manifest = run(settings, trail, "cloudtrail.trail_changes")
     assert manifest.status is ExtractStatus.INCOMPLETE
     assert manifest.quarantine_reasons == {"required field 'eventTime' is missing": 1}
+
+
+def test_an_unreadable_digest_vouches_for_nothing(trail, settings):
+    trail.log_file([event("e-1001", "2025-10-01T10:01:00Z")], "2025-10-01T10:12:00Z")
+    keys = trail.digests("2025-10-01T00:00:00Z", "2025-10-02T02:00:00Z")
+    broken = next(k for k in keys if k.endswith("_20251001T110000Z.json.gz"))
+    trail.put(broken, b"\x1f\x8b\x08 not really gzip")
+    events = run(settings, trail, "cloudtrail.events")
+    assert events.status is ExtractStatus.INCOMPLETE
+    assert any(r.startswith(f"digest {broken} is unreadable") for r in events.quarantine_reasons)
+    digests = run(settings, trail, "cloudtrail.digests")
+    assert digests.status is ExtractStatus.COMPLETE
+    hour = next(r for r in table(settings, "digests") if r["digest_start_time"].hour == 10)
+    assert hour["digest_found"] is True and hour["digest_intact"] is False
