@@ -645,7 +645,9 @@ class _Mapper:
         inside = pc.and_(pc.and_(keep, pc.is_null(mapped.column(PROBLEM))),
                          pc.and_(pc.greater_equal(times, pa.scalar(self.interval.start, times.type)),
                                  pc.less(times, pa.scalar(self.interval.end, times.type))))
-        self.tables.append(mapped.filter(inside).select([*(c.name for c in self.dataset.columns), RAW]))
+        if not pc.all(inside).as_py():  # usually every row is kept: then no copy is made
+            mapped = mapped.filter(inside)
+        self.tables.append(mapped.select([*(c.name for c in self.dataset.columns), RAW]))
 
     def result(self) -> Any:
         """The records kept, deduplicated by eventID; rejections reported to the fetch log."""
@@ -663,7 +665,7 @@ class _Mapper:
             fetch_log.notes.append(f"{len(self.problems)} records rejected; the first 1000 are quarantined")
         if not self.tables:
             return pa.Table.from_pylist([], schema=self.dataset.arrow_schema)
-        table = pa.concat_tables(self.tables).combine_chunks()  # contiguous: sorting and writing it is cheaper
+        table = pa.concat_tables(self.tables)
         self.tables = []
         duplicates = table.num_rows - pc.count_distinct(table.column("event_id")).as_py()
         if duplicates:  # CloudTrail may deliver a record twice: keep one per eventID (from the first file by key)
