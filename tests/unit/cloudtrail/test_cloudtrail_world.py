@@ -145,15 +145,15 @@ def test_delivery_follows_the_clock_forwards_and_back(demo_dir, small_spec, moto
     def due(moment) -> set[str]:
         return {d.key for d in deliveries if parse(d.deliver_at) <= moment}
 
-    day3 = small_spec.observation_time(small_spec.window_start + timedelta(days=3))
-    standin.advance_to(demo_dir, day3, env)  # creates the bucket
-    assert present() == due(day3) and due(day3)
-    day5 = day3 + timedelta(days=2)
-    standin.advance_to(demo_dir, day5, env)
-    assert present() == due(day5)
-    standin.advance_to(demo_dir, day3, env)  # the clock moves back: later files are withdrawn
-    assert present() == due(day3)
-    key = sorted(due(day3))[0]
+    first = small_spec.observation_time(small_spec.window_start + timedelta(days=1))
+    standin.advance_to(demo_dir, first, env)  # creates the bucket
+    assert present() == due(first) and due(first)
+    second = first + timedelta(days=1)
+    standin.advance_to(demo_dir, second, env)
+    assert present() == due(second) > due(first)
+    standin.advance_to(demo_dir, first, env)  # the clock moves back: later files are withdrawn
+    assert present() == due(first)
+    key = sorted(due(first))[0]
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     assert gzip.decompress(body) == cloudtrail.read_content(demo_dir, next(d for d in deliveries if d.key == key))
-    standin.advance_to(demo_dir, day3, {})  # no AWS connection: nothing to do, no error
+    standin.advance_to(demo_dir, first, {})  # no AWS connection: nothing to do, no error
