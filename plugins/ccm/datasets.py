@@ -73,6 +73,10 @@ class Dataset:
     description: str = ""
     # set when the API reports how many records exist, so the manifest can compare
     has_api_total: bool = False
+    # event datasets whose source can deliver records late (log files landing in S3 after
+    # the run that extracted their day): every extract also re-extracts the days of
+    # Settings.late_data_lookback before its interval, each complete or not on its own
+    late_arriving: bool = False
     extra_meta: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -154,10 +154,13 @@ class Lake:
         written: list[WrittenFile] = []
         for day in iter_days(start, end):
             day_end = day + timedelta(days=1)
-            in_day = pc.and_(
-                pc.greater_equal(times, pa.scalar(day, times.type)), pc.less(times, pa.scalar(day_end, times.type))
-            )
-            rows = table.filter(in_day)
+            if start == day and end == day_end:  # a one-day interval: every row (checked above) is in it
+                rows = table
+            else:
+                in_day = pc.and_(
+                    pc.greater_equal(times, pa.scalar(day, times.type)), pc.less(times, pa.scalar(day_end, times.type))
+                )
+                rows = table.filter(in_day)
             directory = self.partition_dir(dataset, day)
             existing = self.list_files(directory)
             if start > day or end < day_end:  # partial day: keep the rows the interval does not own
@@ -171,7 +174,10 @@ class Lake:
                     rows = pa.concat_tables([rows, old.filter(keep)])
             new_file = None
             if rows.num_rows:
-                rows = rows.sort_by([(dataset.time_column, "ascending"), (RAW, "ascending")])
+                # key columns before raw (as for snapshots): a unique key settles ties without
+                # comparing the long raw JSON, which dominated the write of large partitions
+                key_sort = [(name, "ascending") for name in dataset.key_columns if name != dataset.time_column]
+                rows = rows.sort_by([(dataset.time_column, "ascending"), *key_sort, (RAW, "ascending")])
                 new_file = self._write_partition(dataset, day, rows)
                 written.append(new_file)
             for path in existing:

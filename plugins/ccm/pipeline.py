@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ccm.config import Settings
@@ -31,13 +31,38 @@ ConnectionResolver = Callable[[str], Connection]
 
 def extract(settings: Settings, dataset_key: str, interval: Interval, run: RunContext,
             resolve: ConnectionResolver, **client_overrides: Any) -> ExtractManifest:
-    """Extract one dataset over one interval into the lake (complete, or not at all)."""
+    """Extract one dataset over one interval into the lake (complete, or not at all).
+
+    For a late-arriving dataset the look-back days before the interval are re-extracted
+    first, one day at a time, so a file delivered after its day's run replaces that day
+    and an incomplete earlier day does not hold back the others. Returns the manifest of
+    the requested interval.
+    """
     dataset = get_dataset(dataset_key)
     module = source_module(dataset.source)
     lake = Lake(settings.lake_uri, settings.s3_endpoint_url)
     connection = resolve(module.CONN_ID) if module.CONN_ID else None
     with module.make_client(connection, settings, **client_overrides) as client:
-        return run_extract(dataset, interval, module.FETCHERS[dataset.name](client), lake, run)
+        fetcher = module.FETCHERS[dataset.name](client)
+        if dataset.late_arriving:
+            for earlier in lookback_intervals(interval, settings.late_data_lookback):
+                try:
+                    run_extract(dataset, earlier, fetcher, lake, run)
+                except Exception as exc:  # recorded in its own failed manifest; the interval still runs
+                    log.error("re-extract of %s %s .. %s failed: %s", dataset_key, earlier.start, earlier.end, exc)
+        return run_extract(dataset, interval, fetcher, lake, run)
+
+
+def lookback_intervals(interval: Interval, lookback: timedelta) -> list[Interval]:
+    """[start - lookback, start) cut at UTC midnights, oldest first."""
+    out: list[Interval] = []
+    cursor = interval.start - lookback
+    while cursor < interval.start:
+        next_midnight = datetime(cursor.year, cursor.month, cursor.day, tzinfo=UTC) + timedelta(days=1)
+        end = min(next_midnight, interval.start)
+        out.append(Interval(cursor, end))
+        cursor = end
+    return out
 
 
 def plan(settings: Settings, interval: Interval, run: RunContext,

@@ -1,0 +1,100 @@
+"""CloudTrail delivery: log and digest files appear in the log archive bucket on time.
+
+The world (`ccm.demo.world.cloudtrail`) lists every object CloudTrail delivers with its
+delivery moment. Whenever the simulated clock moves, exactly the objects delivered by
+then are present in the bucket of the moto server the `aws_default` connection points
+at: files never delivered (planted gaps) never appear, a late file appears hours after
+its neighbours, and moving the clock back removes what was delivered after it, so a
+re-run of an earlier day sees what that day's run saw.
+
+Incremental: the bucket keeps a marker object with the moment it was last advanced to,
+and each advance only puts (or deletes) the objects delivered between the two moments,
+about three hundred a day at the default size. A fresh moto server has no bucket and
+no marker, so everything due is delivered once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from bisect import bisect_right
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ccm.demo.world import cloudtrail as world
+
+log = logging.getLogger(__name__)
+
+MARKER_KEY = "_ccm-standin/cloudtrail-delivered-until"  # outside AWSLogs/: the pipeline never lists it
+_cache: dict[tuple[str, float], list[world.Delivery]] = {}
+
+
+def _deliveries(demo_dir: Path) -> list[world.Delivery]:
+    path = Path(demo_dir) / world.DELIVERIES_FILE
+    if not path.exists():
+        return []
+    key = (str(path), path.stat().st_mtime)
+    if key not in _cache:
+        _cache.clear()
+        _cache[key] = world.load_deliveries(demo_dir)
+    return _cache[key]
+
+
+def _s3(env: dict[str, str]) -> tuple[Any, str] | None:
+    """The S3 client and bucket of the aws_default connection, or None without one."""
+    text = env.get("AIRFLOW_CONN_AWS_DEFAULT")
+    if not text:
+        return None
+    import boto3
+
+    doc = json.loads(text)
+    extra = doc.get("extra") or {}
+    if isinstance(extra, str):
+        extra = json.loads(extra)
+    bucket = extra.get("cloudtrail_bucket")
+    if not bucket:
+        return None
+    client = boto3.client("s3", endpoint_url=extra.get("endpoint_url"), region_name=extra.get("region_name") or "us-east-1",
+                          aws_access_key_id=doc.get("login") or None, aws_secret_access_key=doc.get("password") or None)
+    return client, bucket
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def advance_to(demo_dir: Path, moment: datetime, env: dict[str, str]) -> None:
+    """Make exactly the objects delivered by `moment` present in the log archive bucket."""
+    deliveries = _deliveries(demo_dir)
+    target = _s3(env) if deliveries else None
+    if target is None:
+        return
+    client, bucket = target
+    try:
+        client.head_bucket(Bucket=bucket)
+        try:
+            previous = client.get_object(Bucket=bucket, Key=MARKER_KEY)["Body"].read().decode().strip()
+        except client.exceptions.NoSuchKey:
+            previous = None
+    except client.exceptions.ClientError:
+        client.create_bucket(Bucket=bucket)
+        previous = None
+    times = [d.deliver_at for d in deliveries]
+    now = bisect_right(times, _stamp(moment))
+    before = 0 if previous is None else bisect_right(times, previous)
+    puts = deliveries[before:now]
+    deletes = deliveries[now:before]
+
+    def put(delivery: world.Delivery) -> None:
+        client.put_object(Bucket=bucket, Key=delivery.key, Body=world.read_object(demo_dir, delivery))
+
+    def delete(delivery: world.Delivery) -> None:
+        client.delete_object(Bucket=bucket, Key=delivery.key)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(put, puts))
+        list(pool.map(delete, deletes))
+    client.put_object(Bucket=bucket, Key=MARKER_KEY, Body=_stamp(moment).encode())
+    log.info("cloudtrail stand-in: %s delivered, %s withdrawn, bucket at %s", len(puts), len(deletes), _stamp(moment))
