@@ -4,9 +4,11 @@
 Runs once per UTC day over that day's data interval (`CronDataIntervalTimetable`), so a
 backfill or catch-up over a window produces every period in it.
 
-1. **extract_&lt;source&gt;** task groups pull each dataset into the raw Parquet lake:
-   event datasets for the data interval, snapshot datasets observed now and stamped
-   `observed_at`. Each extract is complete or writes nothing, and leaves a manifest.
+1. **extract_&lt;source&gt;** task groups pull the datasets the control matrix needs into
+   the raw Parquet lake: `events` reads event datasets for the data interval (and, for
+   late-arriving ones, a look-back), `snapshots` observes a family's snapshot datasets
+   together, stamped `observed_at`. Each dataset's extract is complete or writes nothing,
+   and leaves a manifest; a task fails if any of its datasets failed (after trying all).
 2. **plan** decides which control-periods closed in the interval (plus recent ones whose
    inputs changed) and whether their inputs are complete. It runs even when an extract
    failed: those controls become `not_tested`, never `pass`.
@@ -14,8 +16,9 @@ backfill or catch-up over a window produces every period in it.
    Expectations suite, applies approved exceptions and writes results, evidence and the
    ledger; **publish** rebuilds the metrics marts and their exports for BI tools, the
    status index and the dashboard (in the Airflow UI under **Controls**).
-4. **all_extracts_complete** fails the run if any extract failed, after the evidence of
-   the failure has been recorded.
+4. **all_extracts_complete** and **populations_built** fail the run if an extract failed
+   or dbt could not build a population, after the evidence (`not_tested` with the
+   reason) has been recorded.
 
 Tasks that write the DuckDB warehouse share the one-slot pool `ccm_warehouse`.
 """
@@ -30,8 +33,7 @@ from airflow.sdk import dag, task
 from airflow.sdk.definitions.taskgroup import TaskGroup
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from ccm.airflow_support import WAREHOUSE_POOL, default_args
-from ccm.sources.registry import SOURCES
+from ccm.airflow_support import WAREHOUSE_POOL, default_args, extract_groups
 
 START_DATE = pendulum.parse(os.environ.get("CCM_START_DATE", "2025-10-01"), tz="UTC")
 # a demo (or a bounded audit backfill) has an end; production leaves it open
@@ -47,15 +49,15 @@ def advance_demo_clock(**context) -> str:
 
 
 @task
-def extract_dataset(dataset_key: str, **context) -> dict:
+def extract_datasets(dataset_keys: list[str], **context) -> dict:
     from ccm.airflow_support import interval_of, run_context
     from ccm.config import Settings
-    from ccm.pipeline import extract
+    from ccm.pipeline import extract_group
     from ccm.sources.connections import from_airflow
 
-    manifest = extract(Settings.from_env(), dataset_key, interval_of(context), run_context(context), from_airflow)
-    return {"dataset": dataset_key, "status": manifest.status.value, "rows": manifest.rows_written,
-            "quarantined": manifest.quarantined}
+    manifests = extract_group(Settings.from_env(), dataset_keys, interval_of(context), run_context(context),
+                              from_airflow)
+    return {m.dataset_key: {"status": m.status.value, "rows": m.rows_written} for m in manifests}
 
 
 @task(pool=WAREHOUSE_POOL, trigger_rule="all_done")
@@ -96,6 +98,15 @@ def publish(**context) -> dict:
     return publish_step(Settings.from_env(), run_context(context))
 
 
+@task(pool=WAREHOUSE_POOL, trigger_rule="all_done")
+def populations_built(**context) -> dict:
+    from ccm.airflow_support import run_context
+    from ccm.config import Settings
+    from ccm.pipeline import health
+
+    return health(Settings.from_env(), run_context(context))
+
+
 @dag(
     dag_id="ccm_controls",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
@@ -109,18 +120,19 @@ def publish(**context) -> dict:
 )
 def ccm_controls():
     extracts = []
-    for source, module in SOURCES.items():
+    for source, kinds in extract_groups().items():
         with TaskGroup(group_id=f"extract_{source}"):
-            for dataset in module.DATASETS:
-                extracts.append(extract_dataset.override(task_id=dataset.name)(dataset.key))
+            for kind, keys in kinds.items():
+                extracts.append(extract_datasets.override(task_id=kind)(keys))
     if os.environ.get("CCM_DEMO_DIR"):
         clock = advance_demo_clock()
         clock >> extracts
     planned = plan()
     published = publish()
     extracts >> planned >> transform() >> evaluate() >> published
-    health = EmptyOperator(task_id="all_extracts_complete", trigger_rule="all_success")
-    [*extracts, published] >> health
+    all_extracted = EmptyOperator(task_id="all_extracts_complete", trigger_rule="all_success")
+    [*extracts, published] >> all_extracted
+    published >> populations_built()
 
 
 ccm_controls()

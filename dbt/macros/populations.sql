@@ -8,6 +8,30 @@
     {{ (model.get('tested_node_unique_id') or model.unique_id).split('.')[-1] }}
 {%- endmacro %}
 
+{#
+  A bound of this run's window, as a timestamptz literal, so DuckDB can prune lake
+  partitions with a constant filter (views are inlined, filters reach read_parquet).
+  Read from the engine's plan when the model is compiled at run time, not passed as a
+  dbt var: vars that change every run would invalidate dbt's partial parse and make every
+  invocation re-parse the whole project. Wide defaults at parse time and in unit tests.
+#}
+{% macro plan_bound(name) -%}
+    {%- set queries = {
+        'events_from': "select min(period_start) from ccm.evaluation_plan where inputs_complete",
+        'events_to': "select max(period_end) from ccm.evaluation_plan where inputs_complete",
+        'snapshots_from': "select min(observed_at) from ccm.plan_inputs",
+        'snapshots_to': "select max(observed_at) from ccm.plan_inputs",
+    } -%}
+    {%- set value = '2999-01-01 00:00:00+00' if name.endswith('_to') else '1970-01-01 00:00:00+00' -%}
+    {%- if execute and not model.get('tested_node_unique_id') -%}
+        {%- set result = run_query(queries[name]) -%}
+        {%- if result and result.rows and result.rows[0][0] is not none -%}
+            {%- set value = result.rows[0][0] -%}
+        {%- endif -%}
+    {%- endif -%}
+    cast('{{ value }}' as timestamptz)
+{%- endmacro %}
+
 {# The periods to build: planned for this model, with complete inputs. #}
 {% macro control_periods() -%}
     select period_start, period_end
@@ -27,7 +51,7 @@
       on plan.dataset = '{{ dataset }}'
      and plan.population_model = '{{ population_model_name() }}'
      and snap.lake_file = plan.lake_file
-    where snap.observed_at between '{{ var("snapshots_from") }}'::timestamptz and '{{ var("snapshots_to") }}'::timestamptz
+    where snap.observed_at between {{ plan_bound('snapshots_from') }} and {{ plan_bound('snapshots_to') }}
 {%- endmacro %}
 
 {#
@@ -38,8 +62,8 @@
     from {{ ref(staging_model) }} as ev
     join ({{ control_periods() }}) as periods
       on ev.{{ time_column }} >= periods.period_start and ev.{{ time_column }} < periods.period_end
-    where ev.{{ time_column }} >= '{{ var("events_from") }}'::timestamptz
-      and ev.{{ time_column }} < '{{ var("events_to") }}'::timestamptz
+    where ev.{{ time_column }} >= {{ plan_bound('events_from') }}
+      and ev.{{ time_column }} < {{ plan_bound('events_to') }}
 {%- endmacro %}
 
 {#
@@ -58,7 +82,7 @@
         where population_model = '{{ population_model_name() }}'
     ) as plan
       on obs.dataset = plan.dataset and obs.lake_file = plan.lake_file
-    where obs.observed_at between '{{ var("snapshots_from") }}'::timestamptz and '{{ var("snapshots_to") }}'::timestamptz
+    where obs.observed_at between {{ plan_bound('snapshots_from') }} and {{ plan_bound('snapshots_to') }}
 {%- endmacro %}
 
 {# This population model's rows of the identity graph (accounts linked to people). #}

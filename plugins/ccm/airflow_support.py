@@ -54,3 +54,22 @@ def interval_of(context: dict[str, Any]):
     from ccm.sources.extract import Interval
 
     return Interval(context["data_interval_start"], context["data_interval_end"])
+
+
+def extract_groups() -> dict[str, dict[str, list[str]]]:
+    """{source: {"snapshots": [dataset keys], "events": [...]}} for the datasets the control
+    matrix needs — the DAG's extract tasks, one per source family and kind. Snapshots of a
+    family are observed together, at one moment; events are read for the data interval.
+    Datasets no control uses are not extracted (they cost API quota and prove nothing)."""
+    from ccm.config import Settings
+    from ccm.controls.catalog import load_catalog
+    from ccm.sources.registry import ALL_DATASETS, dataset_kinds
+
+    settings = Settings.from_env()
+    needed = {d for control in load_catalog(settings.controls_path, dataset_kinds()) for d in control.datasets}
+    groups: dict[str, dict[str, list[str]]] = {}
+    for dataset in ALL_DATASETS:
+        if dataset.key in needed:
+            kind = "snapshots" if dataset.kind.value == "snapshot" else "events"
+            groups.setdefault(dataset.source, {}).setdefault(kind, []).append(dataset.key)
+    return groups

@@ -17,12 +17,13 @@ from typing import Any
 from ccm.config import Settings
 from ccm.constants import ExtractStatus
 from ccm.controls import engine
+from ccm.errors import CcmError
 from ccm.lake import Lake
 from ccm.manifests import ExtractManifest, RunContext
-from ccm.periods import as_utc
 from ccm.sources.connections import Connection
 from ccm.sources.extract import Interval, run_extract
 from ccm.sources.registry import ALL_DATASETS, get_dataset, source_module
+from ccm.transform import TransformError
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,42 @@ def lookback_intervals(interval: Interval, lookback: timedelta) -> list[Interval
     return out
 
 
+class ExtractFailures(CcmError):
+    """Some datasets of a group could not be extracted; the others were."""
+
+
+def extract_group(settings: Settings, dataset_keys: list[str], interval: Interval, run: RunContext,
+                  resolve: ConnectionResolver) -> list[ExtractManifest]:
+    """Extract several datasets of one source family; every dataset is attempted, and the
+    failures are raised together at the end (their manifests already say why)."""
+    manifests, failures = [], []
+    for key in dataset_keys:
+        try:
+            manifests.append(extract(settings, key, interval, run, resolve))
+        except Exception as exc:  # recorded in a failed manifest; keep extracting the others
+            failures.append(f"{key}: {exc}")
+    incomplete = [f"{m.dataset_key}: {m.status.value}" for m in manifests if m.status is not ExtractStatus.COMPLETE]
+    if failures or incomplete:
+        raise ExtractFailures("; ".join(failures + incomplete))
+    return manifests
+
+
+def health(settings: Settings, run: RunContext) -> dict[str, Any]:
+    """Fail loudly (after the evidence of the failure was recorded) if a population could not
+    be built in this run."""
+    from ccm.warehouse import connect, ensure_schema
+
+    with connect(settings.warehouse_path) as con:
+        ensure_schema(con)
+        errors = con.execute(
+            "select distinct population_model, population_error from ccm.evaluation_plan "
+            "where population_error is not null order by 1").fetchall()
+    if errors:
+        raise TransformError("populations not built (their periods are not_tested): "
+                             + "; ".join(f"{model}: {reason}" for model, reason in errors))
+    return {"populations": "all built"}
+
+
 def plan(settings: Settings, interval: Interval, run: RunContext,
          control_ids: list[str] | None = None) -> dict[str, Any]:
     """Register the lake in the warehouse and decide what this run evaluates."""
@@ -83,24 +120,25 @@ def plan(settings: Settings, interval: Interval, run: RunContext,
 
 
 def transform(settings: Settings, run: RunContext) -> dict[str, Any]:
-    """Build the planned populations (and the staging views under them) with dbt."""
-    from ccm.transform import run_dbt
-    from ccm.warehouse import connect
+    """Build the planned populations (and the staging views and tests under them) with dbt.
+
+    A population dbt could not build (a broken model, a failed integrity test upstream) is
+    recorded in the plan with the reason, so its control-periods are evaluated as
+    `not_tested` and the rest of the run carries on; `health` fails the run afterwards.
+    """
+    from ccm.transform import load_manifest, run_dbt, unbuilt_models
 
     models = engine.planned_models(settings)
     if not models:
-        return {"models": [], "nodes": 0}
-    with connect(settings.warehouse_path) as con:
-        bounds = con.execute(
-            "select min(period_start), max(period_end) from ccm.evaluation_plan where inputs_complete"
-        ).fetchone()
-        snap = con.execute("select min(observed_at), max(observed_at) from ccm.plan_inputs").fetchone()
-    variables = {"events_from": _iso(bounds[0]), "events_to": _iso(bounds[1])}
-    if snap[0] is not None:
-        variables |= {"snapshots_from": _iso(snap[0]), "snapshots_to": _iso(snap[1])}
+        return {"models": [], "nodes": 0, "unbuilt": {}}
     selector = " ".join(f"+{m}" for m in models)
-    nodes = run_dbt(settings, ["build", "--select", selector, "--exclude", "resource_type:unit_test"], variables)
-    return {"models": models, "nodes": len(nodes)}
+    nodes = run_dbt(settings, ["build", "--select", selector, "--exclude", "resource_type:unit_test"],
+                    raise_on_failure=False)
+    unbuilt = unbuilt_models(nodes, load_manifest(settings), models)
+    engine.record_population_errors(settings, unbuilt)
+    for model, reason in unbuilt.items():
+        log.error("population %s was not built: %s", model, reason)
+    return {"models": models, "nodes": len(nodes), "unbuilt": unbuilt}
 
 
 def evaluate(settings: Settings, run: RunContext) -> dict[str, Any]:
@@ -148,5 +186,3 @@ def failed_extracts(manifests: list[ExtractManifest]) -> list[str]:
     return [f"{m.dataset_key}: {m.status.value}" for m in manifests if m.status is not ExtractStatus.COMPLETE]
 
 
-def _iso(value: datetime) -> str:
-    return as_utc(value).isoformat().replace("+00:00", "Z")

@@ -27,8 +27,10 @@ def dbt_target_dir(settings: Settings) -> Path:
     return settings.data_dir / "dbt" / "target"
 
 
-def run_dbt(settings: Settings, args: list[str], variables: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Invoke dbt; returns one dict per node result; raises TransformError on any error."""
+def run_dbt(settings: Settings, args: list[str], variables: dict[str, Any] | None = None,
+            raise_on_failure: bool = True) -> list[dict[str, Any]]:
+    """Invoke dbt; returns one dict per node result. Raises TransformError if dbt could not
+    run at all, and (unless `raise_on_failure` is False) if any model or test failed."""
     from dbt.cli.main import dbtRunner
 
     os.environ["CCM_WAREHOUSE"] = str(settings.warehouse_path)
@@ -59,7 +61,7 @@ def run_dbt(settings: Settings, args: list[str], variables: dict[str, Any] | Non
             failures.append(f"{node_result.node.unique_id}: {node_result.message}")
     if result.exception is not None:
         raise TransformError(f"dbt {' '.join(args)} could not run: {result.exception}")
-    if failures or not result.success:
+    if raise_on_failure and (failures or not result.success):
         raise TransformError(f"dbt {' '.join(args)} failed: " + ("; ".join(failures) or "see dbt logs"))
     return rows
 
@@ -74,6 +76,37 @@ def _release_warehouse() -> None:
         if env is not None:
             env.close()
             DuckDBConnectionManager._ENV = None
+
+
+FAILED_STATUSES = {"error", "fail", "runtime error"}
+
+
+def unbuilt_models(results: list[dict[str, Any]], manifest: dict[str, Any], models: list[str]) -> dict[str, str]:
+    """{model: why dbt did not build it} for every requested model that is not `success`:
+    the failing nodes upstream of it (a broken staging view, a failed integrity test)."""
+    status = {r["node"]: r for r in results}
+    failed = {node: r for node, r in status.items() if r["status"] in FAILED_STATUSES}
+    parents = manifest.get("parent_map", {})
+    reasons: dict[str, str] = {}
+    for model in models:
+        node_id = next((n for n in status if n.startswith("model.") and n.rsplit(".", 1)[-1] == model), None)
+        if node_id is not None and status[node_id]["status"] == "success":
+            continue
+        seen, stack, causes = set(), [node_id] if node_id else [], []
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            if current in failed:
+                causes.append(f"{current.split('.')[-2] if current.startswith('test.') else current.rsplit('.', 1)[-1]}: "
+                              f"{failed[current]['message']}")
+            stack += parents.get(current, [])
+            # data tests hang off their model: a failed test on a parent blocks its children
+            stack += [t for t in failed if t.startswith("test.") and current in parents.get(t, [])]
+        reasons[model] = "; ".join(sorted(set(causes))) or f"dbt did not build {model} (status: "\
+            f"{status[node_id]['status'] if node_id else 'not run'})"
+    return reasons
 
 
 def load_manifest(settings: Settings) -> dict[str, Any]:

@@ -45,6 +45,8 @@ create table if not exists ccm.evaluation_plan (
     input_files json,
     planned_by_run varchar not null
 );
+-- set by the transform step when dbt could not build a planned population
+alter table ccm.evaluation_plan add column if not exists population_error varchar;
 create table if not exists ccm.plan_inputs (
     control_id varchar not null,
     population_model varchar not null,
@@ -80,6 +82,8 @@ create table if not exists ccm.control_results (
     run_id varchar,
     try_number integer
 );
+-- the instant the metrics marts are computed at (written by the publish step)
+create table if not exists ccm.metrics_as_of (as_of timestamptz not null);
 create table if not exists ccm.controls (
     control_id varchar primary key,
     title varchar not null,

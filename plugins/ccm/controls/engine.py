@@ -150,7 +150,9 @@ def plan(runtime: Runtime, interval_start: datetime, interval_end: datetime, run
         for control, assessment in planned:
             period = assessment.period
             con.execute(
-                "insert into ccm.evaluation_plan values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "insert into ccm.evaluation_plan (evaluation_key, control_id, population_model, period_start, "
+                "period_end, inputs_complete, not_tested_reason, input_fingerprint, input_files, planned_by_run) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [f"{control.control_id}/{period.label}", control.control_id, control.population_model,
                  period.start, period.end, assessment.complete, assessment.reason or None,
                  assessment.fingerprint,
@@ -169,6 +171,16 @@ def plan(runtime: Runtime, interval_start: datetime, interval_end: datetime, run
     log.info("planned %s control-periods (%s with complete inputs)", len(planned),
              sum(1 for _, a in planned if a.complete))
     return [a for _, a in planned]
+
+
+def record_population_errors(settings: Settings, unbuilt: dict[str, str]) -> None:
+    """Mark the planned periods of populations dbt could not build, with the reason."""
+    with connect(settings.warehouse_path) as con:
+        ensure_schema(con)
+        con.execute("update ccm.evaluation_plan set population_error = null")
+        for model, reason in unbuilt.items():
+            con.execute("update ccm.evaluation_plan set population_error = ? where population_model = ?",
+                        [reason, model])
 
 
 def planned_models(settings: Settings) -> list[str]:
@@ -226,9 +238,9 @@ def evaluate(runtime: Runtime, run: RunContext) -> list[EvaluationResult]:
         ensure_schema(con)
         rows = con.execute(
             "select control_id, period_start, period_end, inputs_complete, not_tested_reason, input_fingerprint, "
-            "input_files from ccm.evaluation_plan order by control_id, period_start"
+            "input_files, population_error from ccm.evaluation_plan order by control_id, period_start"
         ).fetchall()
-        for control_id, start, end, complete, reason, fingerprint, input_files in rows:
+        for control_id, start, end, complete, reason, fingerprint, input_files, population_error in rows:
             control = runtime.catalog.get(control_id)
             period = Period(as_utc(start), as_utc(end))
             evaluation_id = uuid.uuid4().hex
@@ -237,7 +249,9 @@ def evaluate(runtime: Runtime, run: RunContext) -> list[EvaluationResult]:
             population_bytes: bytes | None = None
             population_size: int | None = None
             decision = Decision(Status.NOT_TESTED)
-            if complete:
+            if complete and population_error:
+                reason = f"the population could not be built: {population_error}"
+            elif complete:
                 try:
                     frame = _population_frame(con, control.population_model, period)
                     population_size = len(frame)

@@ -54,12 +54,24 @@ def extract_day(settings: Settings, day: datetime, run: RunContext,
     return manifests
 
 
+def needed_datasets(settings: Settings, controls: list[str] | None = None) -> list[str]:
+    """The datasets the matrix (or the given controls) needs, in registry order."""
+    from ccm.controls.catalog import load_catalog
+    from ccm.sources.registry import dataset_kinds
+
+    catalog = load_catalog(settings.controls_path, dataset_kinds())
+    needed = {d for control in catalog.select(controls) for d in control.datasets}
+    return [d.key for d in ALL_DATASETS if d.key in needed]
+
+
 def run_window(settings: Settings, demo_dir: Path, days: int, controls: list[str] | None = None,
                datasets: list[str] | None = None) -> dict:
-    """Extract day by day on the simulated clock, then evaluate the window in one go."""
+    """Extract day by day on the simulated clock, then evaluate the window in one go.
+    Only the datasets the evaluated controls need are extracted (unless `datasets` says)."""
     from ccm import pipeline
 
     spec = DemoSpec.load(demo_dir)
+    datasets = datasets or needed_datasets(settings, controls)
     settings = settings.with_overrides(**DEMO_HTTP_SETTINGS)
     run = RunContext(dag_id="demo_verify", run_id=f"verify__{spec.start.isoformat()}__{days}d")
     start = spec.window_start

@@ -70,10 +70,15 @@ def run_mart_models(settings: Settings, as_of: datetime) -> int:
     """dbt build of the marts and the staging / intermediate views under them (with their data tests)."""
     from ccm.periods import as_utc
     from ccm.transform import run_dbt
+    from ccm.warehouse import connect, ensure_schema
 
-    stamp = as_utc(as_of).isoformat().replace("+00:00", "Z")
-    nodes = run_dbt(settings, ["build", "--select", "+path:models/marts", "--exclude", "resource_type:unit_test"],
-                    {"as_of": stamp})
+    # the instant goes into a table, not a dbt var: a var that changes every run would make
+    # dbt re-parse the whole project each time
+    with connect(settings.warehouse_path) as con:
+        ensure_schema(con)
+        con.execute("delete from ccm.metrics_as_of")
+        con.execute("insert into ccm.metrics_as_of values (?)", [as_utc(as_of)])
+    nodes = run_dbt(settings, ["build", "--select", "+path:models/marts", "--exclude", "resource_type:unit_test"])
     return len(nodes)
 
 

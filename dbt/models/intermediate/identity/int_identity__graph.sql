@@ -20,16 +20,16 @@ accounts as (
     select plan.population_model, plan.period_start, plan.period_end, accounts.*
     from {{ ref('int_identity__accounts') }} as accounts
     join plan on plan.dataset = accounts.dataset and plan.lake_file = accounts.lake_file
-    where accounts.observed_at between '{{ var("snapshots_from") }}'::timestamptz
-                                   and '{{ var("snapshots_to") }}'::timestamptz
+    where accounts.observed_at between {{ plan_bound('snapshots_from') }}
+                                   and {{ plan_bound('snapshots_to') }}
 ),
 
 people as (
     select plan.population_model, plan.period_start, people.*
     from {{ ref('int_identity__people') }} as people
     join plan on plan.dataset = people.dataset and plan.lake_file = people.lake_file
-    where people.observed_at between '{{ var("snapshots_from") }}'::timestamptz
-                                 and '{{ var("snapshots_to") }}'::timestamptz
+    where people.observed_at between {{ plan_bound('snapshots_from') }}
+                                 and {{ plan_bound('snapshots_to') }}
 ),
 
 by_email as (

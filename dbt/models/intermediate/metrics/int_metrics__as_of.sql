@@ -1,7 +1,7 @@
 {#
-  The instant every metric is computed at. The publish step passes its clock as the
-  `as_of` var (the simulated clock in the demo, so figures are reproducible); without it,
-  the latest instant the warehouse knows about (a result's period end or an extract).
+  The instant every metric is computed at. The publish step writes its clock into
+  ccm.metrics_as_of (the simulated clock in the demo, so figures are reproducible); without
+  it, the latest instant the warehouse knows about (a result's period end or an extract).
 #}
 with known as (
     select max(period_end) as latest from {{ ref('stg_ccm__control_results') }}
@@ -10,13 +10,12 @@ with known as (
 ),
 
 as_of as (
-    select
-        {%- if var('as_of', none) %}
-        cast('{{ var("as_of") }}' as timestamptz) as as_of
-        {%- else %}
-        coalesce(max(latest), cast('1970-01-01 00:00:00+00' as timestamptz)) as as_of
+    select coalesce(
+        (select max(as_of) from {{ ref('stg_ccm__metrics_as_of') }}),
+        max(latest),
+        cast('1970-01-01 00:00:00+00' as timestamptz)
+    ) as as_of
     from known
-        {%- endif %}
 )
 
 select

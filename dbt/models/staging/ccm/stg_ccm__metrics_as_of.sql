@@ -1,0 +1,2 @@
+select as_of
+from {{ source('ccm', 'metrics_as_of') }}
