@@ -95,11 +95,12 @@ def plan(start: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"])
 
 
 @app.command()
-def transform() -> None:
+def transform(all_tests: Annotated[bool, typer.Option(
+        "--all-tests", help="also run the staging views' integrity tests over the whole lake")] = False) -> None:
     """Build the planned populations with dbt."""
     from ccm.pipeline import transform as transform_step
 
-    console.print(transform_step(_settings(), _cli_run()))
+    console.print(transform_step(_settings(), _cli_run(), all_tests))
 
 
 @app.command()

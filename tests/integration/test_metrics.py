@@ -45,6 +45,9 @@ def _env_settings(monkeypatch: pytest.MonkeyPatch, data_dir: Path, **env: str) -
     return Settings.from_env()
 
 
+OKTA_ONLY = PROJECT_DIR / "tests" / "fixtures" / "controls" / "okta_only.yml"
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory):
     """The small demo company run through extract / plan / transform / evaluate, then published."""
@@ -56,7 +59,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory):
     demo_dir = generate(SMALL_DEMO, root / "demo")
     with pytest.MonkeyPatch.context() as monkeypatch:
         settings = _env_settings(monkeypatch, root / "var", CCM_EXCEPTIONS=str(demo_dir / "exceptions.yml"),
-                                 CCM_INBOX_URI=str(root / "var" / "inbox"))
+                                 CCM_INBOX_URI=str(root / "var" / "inbox"), CCM_CONTROLS=str(OKTA_ONLY))
         run_window(settings, demo_dir, DEMO_DAYS)
         as_of = SMALL_DEMO.observation_time(SMALL_DEMO.window_start + timedelta(days=DEMO_DAYS))
         published = publish_metrics(settings, as_of)

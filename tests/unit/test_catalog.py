@@ -69,3 +69,15 @@ def test_duplicate_controls_are_refused(tmp_path):
 def test_not_yaml(tmp_path):
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_catalog(write(tmp_path, "controls: [\n"), dataset_kinds())
+
+
+def test_the_test_matrices_are_subsets_of_the_project_matrix():
+    """Tests that run a small matrix must test the real controls, not drifted copies."""
+    import yaml
+
+    from tests.conftest import PROJECT_DIR
+
+    project = {c["control_id"]: c for c in yaml.safe_load((PROJECT_DIR / "include" / "controls.yml").read_text())["controls"]}
+    for path in (PROJECT_DIR / "tests" / "fixtures" / "controls").glob("*.yml"):
+        for control in yaml.safe_load(path.read_text())["controls"]:
+            assert control == project[control["control_id"]], f"{path.name}: {control['control_id']} drifted"

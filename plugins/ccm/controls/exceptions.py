@@ -8,6 +8,7 @@ period no longer covers it, and one approved after the period closed never did.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,8 @@ import yaml
 
 from ccm.errors import ConfigError
 from ccm.periods import Period
+
+log = logging.getLogger(__name__)
 
 _REQUIRED = ("exception_id", "control_id", "entity_id", "reason", "approved_by", "approved_on", "ticket", "expires_on")
 
@@ -105,7 +108,11 @@ def load_exceptions(path: Path, known_controls: set[str] | None = None) -> Excep
             if entry.get(key) in (None, ""):
                 raise ConfigError(f"{ewhere}: field {key!r} is required")
         if known_controls is not None and entry["control_id"] not in known_controls:
-            raise ConfigError(f"{ewhere}: field 'control_id' names unknown control {entry['control_id']!r}")
+            # a retired control, or a deployment running part of the matrix: the exception
+            # cannot apply (the safe direction: its entity fails rather than being excepted)
+            log.warning("%s: control %r is not in the control matrix; the exception is ignored",
+                        ewhere, entry["control_id"])
+            continue
         approved_on = _as_date(entry["approved_on"], ewhere, "approved_on")
         expires_on = _as_date(entry["expires_on"], ewhere, "expires_on")
         if expires_on < approved_on:

@@ -70,7 +70,8 @@ def demo_env(settings: Settings, demo_dir: Path) -> dict[str, str]:
     }
 
 
-def advance_clock(demo_dir: Path, interval_end: datetime, env: dict[str, str]) -> datetime:
+def advance_clock(demo_dir: Path, interval_end: datetime, env: dict[str, str],
+                  sources: set[str] | None = None) -> datetime:
     """Set the simulated clock to when the scheduled run for the interval ending at
     `interval_end` happens, and let the stand-ins catch up (state seeded through their
     APIs, files delivered by then)."""
@@ -79,13 +80,17 @@ def advance_clock(demo_dir: Path, interval_end: datetime, env: dict[str, str]) -
     spec = DemoSpec.load(demo_dir)
     moment = spec.observation_time(as_utc(interval_end))
     clock.write_clock_file(Path(demo_dir) / CLOCK_FILE, moment)
-    advance_all(Path(demo_dir), moment, env)
+    advance_all(Path(demo_dir), moment, env, sources)
     return moment
 
 
 def advance_clock_for_interval(interval_start: datetime, interval_end: datetime) -> str:
-    """The DAG's `advance_demo_clock` task: the demo directory comes from CCM_DEMO_DIR."""
-    return advance_clock(Path(os.environ["CCM_DEMO_DIR"]), interval_end, dict(os.environ)).isoformat()
+    """The DAG's `advance_demo_clock` task: the demo directory comes from CCM_DEMO_DIR; only
+    the stand-ins of sources the DAG extracts catch up."""
+    from ccm.airflow_support import extract_groups
+
+    return advance_clock(Path(os.environ["CCM_DEMO_DIR"]), interval_end, dict(os.environ),
+                         set(extract_groups())).isoformat()
 
 
 def prepare_airflow(env: dict[str, str]) -> None:

@@ -86,7 +86,7 @@ def run_window(settings: Settings, demo_dir: Path, days: int, controls: list[str
         try:
             for offset in range(days):
                 day = start + timedelta(days=offset)
-                advance_clock(demo_dir, day + timedelta(days=1), env)
+                advance_clock(demo_dir, day + timedelta(days=1), env, {k.split(".", 1)[0] for k in datasets})
                 extract_day(settings, day, run, datasets)
             interval = Interval(start, end)
             planned = pipeline.plan(settings, interval, run, controls)
@@ -115,8 +115,9 @@ def compare_with_answer_key(settings: Settings, demo_dir: Path, days: int,
     actual = {(r["control_id"], r["period_start"].strftime("%Y-%m-%d")): r for r in current_results(settings)}
     mismatches: list[Mismatch] = []
     compared = 0
+    in_matrix = {c.control_id for c in catalog}
     for (control_id, period), expected in sorted(key.items()):
-        if controls and control_id not in controls:
+        if (controls and control_id not in controls) or control_id not in in_matrix:
             continue
         closes = next_period_start(as_utc(period), catalog.get(control_id).frequency)
         if closes > end:

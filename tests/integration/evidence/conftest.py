@@ -18,6 +18,7 @@ import pytest
 
 from ccm.config import Settings
 from ccm.evidence.store import EvidenceStore
+from tests.conftest import PROJECT_DIR
 
 DAYS = 6
 RERUN_ID = "rerun__2025-10-02"
@@ -66,7 +67,10 @@ def evidence_run(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Ev
 
     root = tmp_path_factory.mktemp("evidence-run")
     demo = Path(shutil.copytree(demo_dir, root / "demo"))
-    settings = Settings.from_env({"CCM_DATA_DIR": str(root / "var"), "CCM_EXCEPTIONS": str(demo / "exceptions.yml")})
+    # one daily control: the tests count its periods and versions
+    matrix = PROJECT_DIR / "tests" / "fixtures" / "controls" / "okta_only.yml"
+    settings = Settings.from_env({"CCM_DATA_DIR": str(root / "var"), "CCM_EXCEPTIONS": str(demo / "exceptions.yml"),
+                                  "CCM_CONTROLS": str(matrix)})
     with environment(CCM_EVIDENCE_ACTOR="evidence-tests"):
         run_window(settings, demo, DAYS)
         spec = DemoSpec.load(demo)

@@ -18,6 +18,7 @@ import pytest
 from ccm.evidence.pack import build_pack
 from ccm.evidence.store import EvidenceStore
 from ccm.evidence.verify import verify_store
+from ccm.report import current_results
 from tests.integration.evidence.conftest import RERUN_ID, populate_airflow_db
 
 pytestmark = pytest.mark.integration
@@ -224,7 +225,11 @@ def test_show_and_sample_from_the_command_line(evidence_run, tmp_path, monkeypat
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     drawn = json.loads((tmp_path / "iam_okta_mfa_2025-10-01_2025-10-06_seed11.json").read_text())
-    assert drawn["seed"] == 11 and drawn["size"] == 25 and drawn["frame_size"] == 160  # 4 tested days x 40 users
+    # the frame is every tested day's population (the current version of each): users hired
+    # during the window join it
+    tested = [r for r in current_results(evidence_run.settings) if r["population_size"] is not None]
+    assert len(tested) == 4
+    assert drawn["seed"] == 11 and drawn["size"] == 25 and drawn["frame_size"] == sum(r["population_size"] for r in tested)
     assert runner.invoke(app, args).exit_code == 0
     assert json.loads((tmp_path / "iam_okta_mfa_2025-10-01_2025-10-06_seed11.json").read_text())["items"] == drawn["items"]
 

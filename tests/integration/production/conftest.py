@@ -130,10 +130,13 @@ def airflow_deployment(tmp_path_factory: pytest.TempPathFactory, postgres_databa
     port = free_port()
     from ccm.config import Settings
 
-    settings = Settings.from_env({"CCM_DATA_DIR": str(data_dir), "CCM_PROJECT_DIR": str(PROJECT_DIR)})
+    matrix = PROJECT_DIR / "tests" / "fixtures" / "controls" / "smoke.yml"
+    settings = Settings.from_env({"CCM_DATA_DIR": str(data_dir), "CCM_PROJECT_DIR": str(PROJECT_DIR),
+                                  "CCM_CONTROLS": str(matrix)})
     with Standins(demo_dir).start() as standins:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CCM_"))}
         env |= demo_env(settings, demo_dir)
+        env["CCM_CONTROLS"] = str(matrix)
         env |= standins.connection_env()
         env |= {
             "AIRFLOW_HOME": str(home),

@@ -50,9 +50,16 @@ class Standins:
         return env
 
 
-def advance_all(demo_dir: Path, moment: datetime, env: dict[str, str]) -> None:
-    """Let every stand-in catch up with the simulated clock (seeding, deliveries)."""
+ALWAYS_ADVANCED = {"inbox"}  # export files serve several source families
+
+
+def advance_all(demo_dir: Path, moment: datetime, env: dict[str, str], sources: set[str] | None = None) -> None:
+    """Let the stand-ins catch up with the simulated clock (seeding, deliveries): every one,
+    or only those serving `sources` (a stand-in module is named after its source)."""
     for module in standin_modules():
+        name = module.__name__.rsplit(".", 1)[-1]
+        if sources is not None and name not in sources and name not in ALWAYS_ADVANCED:
+            continue
         hook = getattr(module, "advance_to", None)
         if hook is not None:
             hook(Path(demo_dir), moment, env)
