@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 DAYS   ?= 92
 PYTEST_ARGS ?=
+# two workers, each taking whole modules (module fixtures are built once); slowest modules first
+PYTEST_WORKERS ?= 2
 
 .PHONY: install demo test lint clean
 
@@ -24,7 +26,7 @@ demo: install
 ## the whole test suite (unit, DAG integrity, dbt, GX, Airflow, scheduler on PostgreSQL)
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -34,6 +34,18 @@ from ccm.demo.spec import DemoSpec  # noqa: E402
 
 SMALL_DEMO = DemoSpec(seed=7, employees=40, days=10)
 
+# modules that take minutes run first, so with several workers (`make test`) none is left
+# running alone at the end: the scheduler backfill, then the rest of the integration tests
+_FIRST = ("tests/integration/production/", "tests/integration/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = Path(str(item.path)).relative_to(PROJECT_DIR).as_posix()
+        return next((i for i, prefix in enumerate(_FIRST) if path.startswith(prefix)), len(_FIRST))
+
+    items.sort(key=rank)  # stable: the order within each rank is the collection order
+
 
 @pytest.fixture(scope="session")
 def small_spec() -> DemoSpec:
@@ -44,6 +56,12 @@ def small_spec() -> DemoSpec:
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small company (40 people, 10 days) generated once per session; treat as read-only."""
     return generate(SMALL_DEMO, tmp_path_factory.mktemp("demo") / "demo")
+
+
+@pytest.fixture(scope="session")
+def default_company(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default company (300 people, 182 days), generated once per session; read-only."""
+    return generate(DemoSpec(), tmp_path_factory.mktemp("default-company") / "demo")
 
 
 @pytest.fixture

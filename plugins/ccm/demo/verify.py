@@ -23,7 +23,7 @@ from ccm.demo.standins.servers import Standins
 from ccm.manifests import ExtractManifest, RunContext
 from ccm.sources.connections import from_env
 from ccm.sources.extract import Interval
-from ccm.sources.registry import ALL_DATASETS
+from ccm.sources.registry import ALL_DATASETS, sources_of
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def run_window(settings: Settings, demo_dir: Path, days: int, controls: list[str
         try:
             for offset in range(days):
                 day = start + timedelta(days=offset)
-                advance_clock(demo_dir, day + timedelta(days=1), env, {k.split(".", 1)[0] for k in datasets})
+                advance_clock(demo_dir, day + timedelta(days=1), env, sources_of(datasets))
                 extract_day(settings, day, run, datasets)
             interval = Interval(start, end)
             planned = pipeline.plan(settings, interval, run, controls)

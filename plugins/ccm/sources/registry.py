@@ -66,3 +66,8 @@ def source_module(source: str) -> ModuleType:
         return SOURCES[source]
     except KeyError:
         raise ConfigError(f"unknown source {source!r}; known: {', '.join(sorted(SOURCES))}") from None
+
+
+def sources_of(dataset_keys: list[str]) -> set[str]:
+    """The source families the given datasets come from."""
+    return {get_dataset(key).source for key in dataset_keys}

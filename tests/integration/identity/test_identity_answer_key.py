@@ -32,6 +32,7 @@ from ccm.demo.standins.servers import Standins
 from ccm.demo.verify import compare_with_answer_key, extract_day
 from ccm.manifests import RunContext
 from ccm.sources.extract import Interval
+from ccm.sources.registry import sources_of
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +64,7 @@ def evaluated(tmp_path_factory):
         env = {**os.environ, "CCM_DATA_DIR": str(settings.data_dir), "CCM_INBOX_URI": settings.inbox_uri}
         for offset, datasets in sorted(OBSERVATIONS.items()):
             day = spec.window_start + timedelta(days=offset)
-            advance_clock(demo_dir, day + timedelta(days=1), env)
+            advance_clock(demo_dir, day + timedelta(days=1), env, sources_of(datasets))
             extract_day(settings, day, run, datasets)
         pipeline.plan(settings, Interval(spec.window_start, spec.window_end), run, DAILY + MONTHLY + QUARTERLY)
         pipeline.transform(settings, run)

@@ -8,13 +8,16 @@ run may appear in task logs, the lake or the evidence store.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from ccm.config import Settings
 from ccm.demo.answer_key import read_answer_key
-from ccm.demo.verify import run_window
 from ccm.report import current_results
 from tests.integration.production.conftest import SCHEDULER_DAYS, SCHEDULER_SPEC
 
@@ -27,7 +30,26 @@ def _results(settings: Settings) -> dict[tuple[str, str], tuple[str, tuple[str, 
 
 
 @pytest.fixture(scope="module")
-def backfilled(airflow_deployment):
+def in_process(airflow_deployment, tmp_path_factory):
+    """The same days through the in-process path (`ccm demo verify`, its own copy of the same
+    demo company and stand-ins), started now so it runs while the scheduler backfills."""
+    data_dir = tmp_path_factory.mktemp("in-process") / "var"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CCM_"))}
+    env |= {"CCM_DATA_DIR": str(data_dir), "CCM_CONTROLS": airflow_deployment.env["CCM_CONTROLS"]}
+    ccm = str(Path(sys.executable).with_name("ccm"))
+    spec = SCHEDULER_SPEC
+    log = open(data_dir.parent / "verify.log", "w")  # noqa: SIM115 - closed below
+    child = subprocess.Popen([ccm, "demo", "verify", "--days", str(SCHEDULER_DAYS), "--seed", str(spec.seed),
+                              "--employees", str(spec.employees), "--window-days", str(spec.days)],
+                             env=env, stdout=log, stderr=subprocess.STDOUT)
+    yield child, data_dir / "verify", data_dir.parent / "verify.log"
+    if child.poll() is None:
+        child.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def backfilled(airflow_deployment, in_process):
     deployment = airflow_deployment
     deployment.airflow("dags", "unpause", "ccm_controls")
     last = SCHEDULER_SPEC.window_start + timedelta(days=SCHEDULER_DAYS - 1)
@@ -58,15 +80,18 @@ def test_the_backfill_ran_every_day_through_the_scheduler(backfilled):
     assert tries[0][0] >= SCHEDULER_DAYS * 9  # clock, 3 extracts, plan, transform, evaluate, publish, checks
 
 
-def test_results_equal_the_in_process_run_and_the_answer_key(backfilled, tmp_path):
+def test_results_equal_the_in_process_run_and_the_answer_key(backfilled, in_process):
     matrix = backfilled.env["CCM_CONTROLS"]
     scheduled = _results(Settings.from_env({"CCM_DATA_DIR": str(backfilled.data_dir), "CCM_CONTROLS": matrix,
                                             "CCM_EXCEPTIONS": str(backfilled.demo_dir / "exceptions.yml")}))
-    in_process_settings = Settings.from_env({"CCM_DATA_DIR": str(tmp_path / "var"), "CCM_CONTROLS": matrix,
-                                             "CCM_EXCEPTIONS": str(backfilled.demo_dir / "exceptions.yml")})
-    run_window(in_process_settings, backfilled.demo_dir, SCHEDULER_DAYS)
-    in_process = _results(in_process_settings)
-    assert scheduled == in_process
+    child, verify_dir, log = in_process
+    # `ccm demo verify` exits 0 only if it matched the answer key itself
+    assert child.wait(timeout=900) == 0, log.read_text()[-3000:]
+    in_process_results = _results(Settings.from_env({
+        "CCM_DATA_DIR": str(verify_dir), "CCM_CONTROLS": matrix,
+        "CCM_EXCEPTIONS": str(verify_dir / "demo" / "exceptions.yml")}))
+    assert len(scheduled) == SCHEDULER_DAYS * 3
+    assert scheduled == in_process_results
     key = read_answer_key(backfilled.demo_dir)
     for (control_id, period), (status, failing) in scheduled.items():
         assert status == key[(control_id, period)]["status"], (control_id, period)

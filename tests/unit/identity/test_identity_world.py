@@ -9,7 +9,6 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 import yaml
 
 from ccm.controls.catalog import load_catalog
@@ -25,11 +24,6 @@ CONTROLS = PROJECT_DIR / "include" / "controls.yml"
 
 IDENTITY_CONTROLS = ("iam_google_2sv", "iam_okta_deprovision_24h", "iam_okta_orphan_accounts",
                      "iam_dormant_accounts", "iam_admins_approved", "iam_access_review_quarterly")
-
-
-@pytest.fixture(scope="module")
-def default_company(tmp_path_factory) -> Path:
-    return generate(DemoSpec(), tmp_path_factory.mktemp("identity-world") / "demo")
 
 
 def _digests(root: Path) -> dict[str, str]:

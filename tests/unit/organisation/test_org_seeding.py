@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pytest
 import yaml
 
 from ccm.demo.answer_key import read_answer_key
-from ccm.demo.simulator import generate
-from ccm.demo.spec import DemoSpec
 
 ORG_CONTROLS = ["org_background_checks", "org_security_training", "org_policy_acknowledgement",
                 "org_risk_register_review", "org_vendor_reviews", "mon_incident_postmortems",
                 "mon_tabletop_exercise", "avl_restore_test"]
-
-
-@pytest.fixture(scope="module")
-def default_company(tmp_path_factory):
-    return generate(DemoSpec(), tmp_path_factory.mktemp("default") / "demo")
 
 
 def test_three_approved_exceptions_per_control(default_company):
