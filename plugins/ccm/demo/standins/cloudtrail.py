@@ -42,7 +42,7 @@ def _deliveries(demo_dir: Path) -> list[world.Delivery]:
     return _cache[key]
 
 
-def _s3(env: dict[str, str]) -> tuple[Any, str] | None:
+def log_archive(env: dict[str, str]) -> tuple[Any, str] | None:
     """The S3 client and bucket of the aws_default connection, or None without one."""
     text = env.get("AIRFLOW_CONN_AWS_DEFAULT")
     if not text:
@@ -68,7 +68,7 @@ def _stamp(moment: datetime) -> str:
 def advance_to(demo_dir: Path, moment: datetime, env: dict[str, str]) -> None:
     """Make exactly the objects delivered by `moment` present in the log archive bucket."""
     deliveries = _deliveries(demo_dir)
-    target = _s3(env) if deliveries else None
+    target = log_archive(env) if deliveries else None
     if target is None:
         return
     client, bucket = target
