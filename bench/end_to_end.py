@@ -159,7 +159,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if process.is_alive():
                 process.kill()
     return {"spec": {"employees": spec.employees, "days": spec.days, "scale": spec.scale, "mode": args.mode},
-            "generate_s": generated, "days": days, "window": window, "directory": str(root)}
+            "generate_s": generated, "days": days, "window": window, "directory": str(root),
+            "answer_key": answer_key(root, demo_dir, spec.days)}
+
+
+def answer_key(root: Path, demo_dir: Path, days: int) -> dict[str, Any]:
+    """The run's current results against the demo's answer key, every control and period."""
+    from ccm.config import Settings
+    from ccm.demo.verify import compare_with_answer_key
+
+    settings = Settings.from_env({**os.environ, "CCM_DATA_DIR": str(root / "var"),
+                                  "CCM_EXCEPTIONS": str(demo_dir / "exceptions.yml")})
+    compared, mismatches = compare_with_answer_key(settings, demo_dir, days)
+    print(f"answer key: {compared} control-periods compared, {len(mismatches)} mismatches", flush=True)
+    for mismatch in mismatches[:50]:
+        print(f"  {mismatch}", flush=True)
+    return {"compared": compared, "mismatches": [str(m) for m in mismatches]}
 
 
 def summarise(result: dict[str, Any]) -> dict[str, Any]:
@@ -201,7 +216,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write every figure here (JSON)")
     args = parser.parse_args()
     result = run(args)
-    result["summary"] = summarise(result)
+    result["summary"] = summarise(result) | {"answer_key": {"compared": result["answer_key"]["compared"],
+                                                             "mismatches": len(result["answer_key"]["mismatches"])}}
     print(json.dumps(result["summary"], indent=2))
     if args.out:
         args.out.write_text(json.dumps(result, indent=1, default=str))
