@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
-DAYS   ?= 92
+DAYS   ?= 31
 PYTEST_ARGS ?=
 # two workers, each taking whole modules (module fixtures are built once); slowest modules first
 PYTEST_WORKERS ?= 2
