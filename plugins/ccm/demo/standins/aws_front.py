@@ -15,7 +15,11 @@ would, and says so:
   format and sentinels;
 - **GetAccountSummary**: `AccountMFAEnabled` / `AccountAccessKeysPresent` describe the
   root user, which moto does not model; they are set from the world;
-- **AWS Backup ListBackupJobs** (moto has no backup jobs): rendered from the world.
+- **AWS Backup ListBackupJobs** (moto has no backup jobs): rendered from the world;
+- **wall-clock times** moto stamps into answers (CloudTrail `GetTrailStatus` delivery and
+  logging times, RDS `LatestRestorableTime`) are set from the simulated clock and the
+  world's trail timeline, so that observing the same simulated moment twice gives the
+  same bytes, as it would in AWS.
 The caller's account is known from the STS AssumeRole responses the front relays.
 """
 
@@ -117,6 +121,10 @@ class Front:
                 return self._account_summary(environ, start_response, account)
             if call.service == "backup" and call.operation == "ListBackupJobs":
                 return self._list_backup_jobs(environ, start_response, account, call.region)
+            if call.service == "cloudtrail" and call.operation == "GetTrailStatus":
+                return self._trail_status(environ, start_response, account)
+            if call.service == "rds" and call.operation == "DescribeDBInstances":
+                return self._db_instances(environ, start_response)
         return self.app(environ, start_response)
 
     def _log(self, account: str, call: Call, status: int) -> None:
@@ -236,6 +244,27 @@ class Front:
                               rb"\g<1>" + str(value).encode() + rb"\g<2>", body)
         return _respond(start_response, int(status.split()[0]), dict(headers), body)
 
+    def _trail_status(self, environ: dict[str, Any], start_response: Callable, account: str) -> Iterable[bytes]:
+        name = str(json.loads(_read_body(environ) or b"{}").get("Name", "")).rsplit("/", 1)[-1]
+        status, headers, body = self._forward(environ)
+        if not status.startswith("200"):
+            start_response(status, headers)
+            return [body]
+        doc = json.loads(body)
+        trail = next((t for t in self.world.resources(world.TRAIL)
+                      if t["account_id"] == account and t["name"] == name), None)
+        if trail is not None:
+            doc = trail_status_times(doc, self.world.timeline(trail), self.now())
+        return _respond(start_response, 200, dict(headers), json.dumps(doc).encode())
+
+    def _db_instances(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        """RDS restores to within the last five minutes; moto says "now" by the wall clock."""
+        status, headers, body = self._forward(environ)
+        restorable = (self.now() - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        body = re.sub(rb"<LatestRestorableTime>[^<]*</LatestRestorableTime>",
+                      f"<LatestRestorableTime>{restorable}</LatestRestorableTime>".encode(), body)
+        return _respond(start_response, int(status.split()[0]), dict(headers), body)
+
     def _credential_report(self, environ: dict[str, Any], start_response: Callable,
                            account: str) -> Iterable[bytes]:
         status, headers, body = self._forward(environ)
@@ -273,6 +302,34 @@ class Front:
         if offset + size < len(jobs):
             page["NextToken"] = str(offset + size)
         return _respond(start_response, 200, {"Content-Type": "application/json"}, json.dumps(page).encode())
+
+
+def trail_status_times(doc: dict[str, Any], timeline: list[tuple[datetime, dict[str, Any] | None]],
+                       now: datetime) -> dict[str, Any]:
+    """GetTrailStatus with the times AWS would give at `now`: logging started and stopped
+    when the trail's timeline says, logs delivered up to now while it logs."""
+    starts, stops, logging = [], [], False
+    for at, state in timeline:
+        if at > now:
+            break
+        current = bool(state and state.get("logging"))
+        if current != logging:
+            (starts if current else stops).append(at)
+        logging = current
+    doc = {k: v for k, v in doc.items() if k not in ("StartLoggingTime", "StopLoggingTime", "LatestDeliveryTime")}
+    doc |= {"TimeLoggingStarted": "", "TimeLoggingStopped": "", "LatestDeliveryAttemptTime": ""}
+    if starts:
+        doc |= {"StartLoggingTime": int(starts[-1].timestamp()), "TimeLoggingStarted": _iso_z(starts[-1])}
+    if stops:
+        doc |= {"StopLoggingTime": int(stops[-1].timestamp()), "TimeLoggingStopped": _iso_z(stops[-1])}
+    delivered = now if logging else (stops[-1] if stops else None)
+    if delivered is not None and starts:
+        doc |= {"LatestDeliveryTime": int(delivered.timestamp()), "LatestDeliveryAttemptTime": _iso_z(delivered)}
+    return doc
+
+
+def _iso_z(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _rest_time(value: str | None) -> datetime | None:

@@ -167,6 +167,10 @@ class AwsWorld:
             state = value
         return state
 
+    def timeline(self, resource: dict[str, Any]) -> list[tuple[datetime, dict[str, Any] | None]]:
+        """Every (moment, state) of the resource, oldest first; None while it does not exist."""
+        return list(self._parsed[resource["key"]])
+
     def existing(self, kind: str, moment: datetime) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """(resource, state) for every resource of `kind` that exists at `moment`."""
         out = []
