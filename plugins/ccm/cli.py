@@ -277,6 +277,8 @@ def demo_run(
 def demo_verify(
     days: Annotated[int | None, typer.Option(help="days of the window (default: all)")] = None,
     employees: int = 300, window_days: Annotated[int, typer.Option("--window-days")] = 182, seed: int = 7,
+    census: Annotated[bool, typer.Option("--census", help="also count every extracted dataset-day in the lake against "
+                                              "the world (ccm.demo.census)")] = False,
 ) -> None:
     """Extract the demo company day by day, evaluate the window once, compare with the answer key."""
     import shutil
@@ -302,7 +304,21 @@ def demo_verify(
         console.print(f"[red]{mismatch}[/]")
     console.print(f"{compared} control-periods compared with the answer key in {time.monotonic() - began:.0f}s: "
                   f"{len(mismatches)} mismatches")
-    if mismatches:
+    findings = 0
+    if census:
+        from ccm.demo import census as lake_census
+        from ccm.demo.verify import needed_datasets
+
+        rows = lake_census.census(demo_dir, settings, run_days, needed_datasets(settings))
+        unexplained = [r for r in rows if r.status == lake_census.MISMATCH
+                       or (r.status == lake_census.NOT_EXTRACTED and not r.fault)]
+        for row in unexplained:
+            console.print(f"[red]{row}[/]")
+        findings = len(unexplained)
+        matched = sum(r.status == lake_census.MATCH for r in rows)
+        console.print(f"lake census: {len(rows)} dataset-days, {matched} match the world, "
+                      f"{len(rows) - findings - matched} gaps a planted fault explains, {findings} findings")
+    if mismatches or findings:
         raise typer.Exit(1)
 
 
