@@ -35,11 +35,11 @@ def main() -> None:
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(viewport={"width": 1280, "height": 1500})
         for image, source in pages.items():
             page.goto(source.as_uri())
             page.wait_for_load_state("load")
-            page.screenshot(path=str(IMAGES / image), full_page=True)
+            page.screenshot(path=str(IMAGES / image))  # the first screen: what a reader sees first
             print(f"{IMAGES / image} ← {source}")
         browser.close()
 

@@ -106,3 +106,14 @@ def test_rendering_escapes_names_and_says_when_no_pack_exists(tmp_path, monkeypa
                         "latest_period_start": START, "data_docs_path": None, "evidence_path": None}]
     html = dashboard.render(settings, data, tmp_path / "reports")
     assert 'href="../packs/latest/periods/iam_a/2025-10-01.html"' in html
+
+
+def test_an_annual_period_reaching_back_before_monitoring_is_clipped_to_the_axis():
+    rows = [_result("iam_daily", START + timedelta(days=d), 1) for d in range(92)]
+    rows.append(_result("mon_annual", datetime(2025, 1, 1, tzinfo=UTC), 365))
+    heatmap = build_heatmap(_data(rows), lambda _: None)
+    assert heatmap.start == START and heatmap.days == 92  # not from January
+    annual = next(r for r in heatmap.rows if r.control_id == "mon_annual").cells[0]
+    assert annual.x == 0 and "2025-01-01 to 2025-12-31" in annual.title
+    last_day = next(r for r in heatmap.rows if r.control_id == "iam_daily").cells[91]  # 2025-12-31
+    assert abs(annual.x + annual.width - (last_day.x + last_day.width)) < 0.01

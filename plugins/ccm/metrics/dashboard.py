@@ -238,7 +238,12 @@ def build_heatmap(data: DashboardData, link: Any) -> Heatmap:
     all_share = {e["control_id"]: e["pass_share"] for e in data.effectiveness if e["window_name"] == "all"}
     starts = [_utc(r["period_start"]) for r in data.status]
     ends = [_utc(r["period_end"]) for r in data.status]
-    start = min(starts) if starts else None
+    # the axis starts with the first period shorter than a year: an annual period reaching
+    # back months before monitoring began would leave most of the plot empty; it is drawn
+    # clipped to the axis (its tooltip names the whole period)
+    short = [_utc(r["period_start"]) for r in data.status
+             if (_utc(r["period_end"]) - _utc(r["period_start"])).days < 365]
+    start = min(short or starts) if starts else None
     end = max(ends) if ends else None
     days = (end - start).days if start and end else 0
     day_width = min(MAX_DAY_WIDTH, PLOT_WIDTH / days) if days else 0.0
@@ -258,8 +263,9 @@ def build_heatmap(data: DashboardData, link: Any) -> Heatmap:
         cells = []
         for result in by_control.get(control["control_id"], []):
             period_start, period_end = _utc(result["period_start"]), _utc(result["period_end"])
-            x = (period_start - start).total_seconds() / 86400 * day_width
-            w = max((period_end - period_start).total_seconds() / 86400 * day_width - gap, 1.0)
+            drawn_from = max(period_start, start)
+            x = (drawn_from - start).total_seconds() / 86400 * day_width
+            w = max((period_end - drawn_from).total_seconds() / 86400 * day_width - gap, 1.0)
             failing = result.get("failing_count") or 0
             detail = f"{failing} failing" if result["status"] in ("fail", "excepted") else ""
             if result["status"] == "not_tested" and result.get("reason"):
