@@ -9,6 +9,7 @@ are complete for a period.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -122,11 +123,28 @@ def write_manifest(lake: Lake, manifest: ExtractManifest) -> str:
     return manifest.relative_path
 
 
-def read_manifests(lake: Lake, dataset: Dataset | None = None) -> list[ExtractManifest]:
-    """Every manifest (of one dataset, or all), oldest attempt first."""
+def read_manifests(lake: Lake, dataset: Dataset | None = None,
+                   overlapping: tuple[datetime, datetime] | None = None) -> list[ExtractManifest]:
+    """Every manifest (of one dataset, or all), oldest attempt first; with `overlapping`, only
+    those whose interval overlaps [start, end], told by the file name without reading it
+    (a daily run must not read the whole history: it grows by every dataset every day)."""
     directory = f"manifests/{dataset.source}/{dataset.name}" if dataset else "manifests"
-    manifests = [ExtractManifest.from_json(lake.read_bytes(p).decode()) for p in lake.list_files(directory)]
+    paths = lake.list_files(directory)
+    if overlapping is not None:
+        paths = [p for p in paths if _overlaps(p, *overlapping)]
+    manifests = [ExtractManifest.from_json(lake.read_bytes(p).decode()) for p in paths]
     return sorted(manifests, key=attempt_order)
+
+
+_STAMP = re.compile(r"/(\d{8}T\d{6})_(\d{8}T\d{6})_[^/]+\.json$")
+
+
+def _overlaps(path: str, start: datetime, end: datetime) -> bool:
+    match = _STAMP.search(path)
+    if match is None:  # not named by our writer: read it rather than miss it
+        return True
+    first, last = (datetime.strptime(g, "%Y%m%dT%H%M%S").replace(tzinfo=UTC) for g in match.groups())
+    return first <= end and last >= start
 
 
 def attempt_order(manifest: ExtractManifest) -> tuple:

@@ -18,7 +18,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -45,7 +45,7 @@ from ccm.evidence.records import (
 from ccm.evidence.signing import signer_from_env
 from ccm.evidence.store import EvidenceStore
 from ccm.lake import Lake
-from ccm.manifests import RunContext, read_manifests
+from ccm.manifests import ExtractManifest, RunContext, read_manifests
 from ccm.periods import Period, as_utc, iter_days, periods_closing_in
 from ccm.sources.registry import dataset_kinds, get_dataset
 from ccm.transform import load_manifest, model_files
@@ -122,13 +122,36 @@ def _current_event_files(lake: Lake, index: ManifestIndex, control: Control,
     return files
 
 
+# a snapshot is normally observed by the run of the interval that just closed; an
+# observation made by a run of an interval more than this much older is not looked at
+SNAPSHOT_RUN_MARGIN = timedelta(days=7)
+
+
+def _manifests_for(lake: Lake, candidates: list[tuple[Control, Period]]) -> list[ExtractManifest]:
+    """The manifests that can decide the candidate periods, not the whole history: for an
+    event dataset those of extracts overlapping the periods, for a snapshot those of runs
+    around the periods' observation windows (the file name tells an extract's interval)."""
+    windows: dict[str, tuple[datetime, datetime]] = {}
+    for control, period in candidates:
+        for requirement in control.sources:
+            if get_dataset(requirement.dataset).kind is DatasetKind.EVENT:
+                low, high = period.start, period.end
+            else:
+                low, high = period.end - SNAPSHOT_RUN_MARGIN, period.end + requirement.freshness
+            known = windows.get(requirement.dataset)
+            windows[requirement.dataset] = (min(low, known[0]), max(high, known[1])) if known else (low, high)
+    return [m for key, window in sorted(windows.items()) for m in read_manifests(lake, get_dataset(key), window)]
+
+
 def plan(runtime: Runtime, interval_start: datetime, interval_end: datetime, run: RunContext,
          control_ids: list[str] | None = None) -> list[InputAssessment]:
     """Decide what this run evaluates and write the plan to the warehouse."""
     settings = runtime.settings
     interval_start, interval_end = as_utc(interval_start), as_utc(interval_end)
-    index = ManifestIndex(read_manifests(runtime.lake))
     lookback_start = interval_start - settings.late_data_lookback
+    candidates = [(control, period) for control in runtime.catalog.select(control_ids)
+                  for period in periods_closing_in(lookback_start, interval_end, control.frequency)]
+    index = ManifestIndex(_manifests_for(runtime.lake, candidates))
     planned: list[tuple[Control, InputAssessment]] = []
     with connect(settings.warehouse_path) as con:
         ensure_schema(con)
@@ -138,13 +161,12 @@ def plan(runtime: Runtime, interval_start: datetime, interval_end: datetime, run
                 "select control_id, period_start, input_fingerprint from ccm.current_results"
             ).fetchall()
         }
-        for control in runtime.catalog.select(control_ids):
-            for period in periods_closing_in(lookback_start, interval_end, control.frequency):
-                assessment = assess(control, period, index, _current_event_files(runtime.lake, index, control, period))
-                closed_in_run = period.end > interval_start
-                previous = current.get((control.control_id, period.start))
-                if closed_in_run or (previous is not None and previous != assessment.fingerprint):
-                    planned.append((control, assessment))
+        for control, period in candidates:
+            assessment = assess(control, period, index, _current_event_files(runtime.lake, index, control, period))
+            closed_in_run = period.end > interval_start
+            previous = current.get((control.control_id, period.start))
+            if closed_in_run or (previous is not None and previous != assessment.fingerprint):
+                planned.append((control, assessment))
         con.execute("delete from ccm.evaluation_plan")
         con.execute("delete from ccm.plan_inputs")
         for control, assessment in planned:

@@ -101,7 +101,7 @@ def _assess_snapshot(requirement: SourceRequirement, period: Period,
                                  manifests=tuple(m.relative_path for m in in_window))
     observed = [m.observed_at for m in manifests if m.observed_at and m.status is ExtractStatus.COMPLETE]
     before = [t for t in observed if t < period.end]
-    hint = f"; latest earlier observation {max(before).isoformat()}" if before else "; never observed before it"
+    hint = f"; latest earlier observation {max(before).isoformat()}" if before else "; no observation in the week before"
     reason = (f"{requirement.dataset}: not observed between {period.end.isoformat()} and {deadline.isoformat()}"
               f"{hint}")
     return DatasetAssessment(requirement.dataset, False, reason)
