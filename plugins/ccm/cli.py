@@ -156,14 +156,19 @@ def _print_results(results: list[dict]) -> None:
 # controls ----------------------------------------------------------------------------------
 
 @controls_app.command("list")
-def controls_list() -> None:
+def controls_list(
+    markdown: Annotated[bool, typer.Option(help="print it as Markdown (docs/controls.md)")] = False,
+) -> None:
     """The control matrix: criteria → controls, with owner, frequency, sources and test."""
     from ccm.controls.catalog import load_catalog
-    from ccm.controls.describe import describe_suite
+    from ccm.controls.describe import describe_suite, matrix_markdown
     from ccm.sources.registry import dataset_kinds
 
     settings = _settings()
     catalog = load_catalog(settings.controls_path, dataset_kinds())
+    if markdown:
+        sys.stdout.write(matrix_markdown(settings, catalog))
+        return
     table = Table("criterion", "control", "title", "owner", "frequency", "sources", "test", show_lines=True)
     for criterion, controls in catalog.by_criterion().items():
         for control in controls:

@@ -81,3 +81,16 @@ def test_the_test_matrices_are_subsets_of_the_project_matrix():
     for path in (PROJECT_DIR / "tests" / "fixtures" / "controls").glob("*.yml"):
         for control in yaml.safe_load(path.read_text())["controls"]:
             assert control == project[control["control_id"]], f"{path.name}: {control['control_id']} drifted"
+
+
+def test_the_documented_matrix_is_the_one_the_pipeline_runs():
+    """docs/controls.md is `ccm controls list --markdown`: a control, owner, source or suite
+    threshold changed without regenerating it fails here."""
+    from ccm.controls.describe import matrix_markdown
+
+    settings = Settings.from_env({})
+    catalog = load_catalog(settings.controls_path, dataset_kinds())
+    documented = (settings.project_dir / "docs" / "controls.md").read_text()
+    assert documented == matrix_markdown(settings, catalog), "regenerate: ccm controls list --markdown > docs/controls.md"
+    assert all(f"`{control.control_id}`" in documented for control in catalog)
+    assert "expect_" not in documented  # every expectation type the suites use has a readable template

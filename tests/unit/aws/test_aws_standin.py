@@ -154,6 +154,15 @@ def test_the_log_archive_bucket_and_its_objects_survive_any_clock(aws_standin, a
     s3.delete_object(Bucket=bucket, Key="AWSLogs/probe.json.gz")
 
 
+# the columns of IAM's credential report, in AWS's order (IAM User Guide, "Getting credential reports")
+CREDENTIAL_REPORT_COLUMNS = [
+    "user", "arn", "user_creation_time", "password_enabled", "password_last_used", "password_last_changed",
+    "password_next_rotation", "mfa_active",
+    *(f"access_key_{n}_{field}" for n in (1, 2)
+      for field in ("active", "last_rotated", "last_used_date", "last_used_region", "last_used_service")),
+    *(f"cert_{n}_{field}" for n in (1, 2) for field in ("active", "last_rotated")),
+]
+
 def test_the_credential_report_has_the_worlds_dates_and_the_root_user(aws_standin, aws_connection, at_day, settings,
                                                                       small_spec):
     moment = at_day(1)
@@ -164,6 +173,7 @@ def test_the_credential_report_has_the_worlds_dates_and_the_root_user(aws_standi
     report = iam.get_credential_report()
     assert report["GeneratedTime"] == moment
     rows = list(csv.DictReader(io.StringIO(report["Content"].decode())))
+    assert list(rows[0]) == CREDENTIAL_REPORT_COLUMNS
     assert rows[0]["user"] == "<root_account>" and rows[0]["arn"] == f"arn:aws:iam::{staging.account_id}:root"
     root = aws_standin.world.state(aws_standin.world.root_of(staging.account_id), moment)
     assert rows[0]["access_key_1_active"] == ("true" if root["access_key"] else "false")

@@ -39,6 +39,15 @@ def _node_id(kind: str, number: int) -> str:
     return base64.b64encode(f"0{len(kind)}:{kind}{number}".encode()).decode().rstrip("=")
 
 
+def _simple_user(login: str, account_id: int, kind: str, base_url: str) -> dict[str, Any]:
+    """GitHub's `simple-user`: how every user, bot and organisation is embedded in an answer."""
+    node_kind = "Organization" if kind == "Organization" else "User"
+    return {"login": login, "id": account_id, "node_id": _node_id(node_kind, account_id),
+            "avatar_url": f"https://avatars.githubusercontent.com/u/{account_id}?v=4", "gravatar_id": "",
+            "url": f"{base_url}/users/{login}", "html_url": f"https://github.com/{login}",
+            "type": kind, "user_view_type": "public", "site_admin": False}
+
+
 def _fake_sha(*parts: Any) -> str:
     return hashlib.sha1(":".join(map(str, parts)).encode()).hexdigest()
 
@@ -184,17 +193,12 @@ class GitHubStandin(StandinServer):
 
     def user(self, login: str, base_url: str) -> dict[str, Any]:
         if login == world.CI_BOT["login"]:
-            user_id, kind = world.CI_BOT["id"], "Bot"
-        else:
-            user_id, kind = self._users[login]["id"], "User"
-        return {"login": login, "id": user_id, "node_id": _node_id("User", user_id),
-                "avatar_url": f"https://avatars.githubusercontent.com/u/{user_id}?v=4", "gravatar_id": "",
-                "url": f"{base_url}/users/{login}", "html_url": f"https://github.com/{login}",
-                "type": kind, "user_view_type": "public", "site_admin": False}
+            return _simple_user(login, world.CI_BOT["id"], "Bot", base_url)
+        return _simple_user(login, self._users[login]["id"], "User", base_url)
 
     def app(self, base_url: str) -> dict[str, Any]:
         return {"id": world.CI_APP["id"], "slug": world.CI_APP["slug"], "node_id": "MDM6QXBwMTUzNjg=",
-                "name": world.CI_APP["name"], "owner": {"login": "github", "id": 9919, "type": "Organization"},
+                "name": world.CI_APP["name"], "owner": _simple_user("github", 9919, "Organization", base_url),
                 "external_url": "https://help.github.com/en/actions", "html_url": "https://github.com/apps/github-actions",
                 "created_at": "2018-07-30T09:30:17Z", "updated_at": "2024-04-10T20:33:16Z"}
 
@@ -208,7 +212,7 @@ class GitHubStandin(StandinServer):
         full = f"{world.ORG}/{repo['name']}"
         return {"id": repo["id"], "node_id": _node_id("Repository", repo["id"]), "name": repo["name"],
                 "full_name": full, "private": repo["private"],
-                "owner": {"login": world.ORG, "id": world.ORG_ID, "type": "Organization"},
+                "owner": _simple_user(world.ORG, world.ORG_ID, "Organization", base_url),
                 "html_url": f"https://github.com/{full}", "description": None, "fork": False,
                 "url": f"{base_url}/repos/{full}", "created_at": repo["created_at"],
                 "updated_at": repo["created_at"], "pushed_at": repo["created_at"], "homepage": None,
@@ -278,10 +282,10 @@ class GitHubStandin(StandinServer):
             "merge_commit_sha": pr["merge_commit_sha"] if merged else _fake_sha("test-merge", pr["id"], head_sha),
             "assignee": None, "assignees": [], "requested_reviewers": [], "requested_teams": [], "draft": False,
             "head": {"label": f"{world.ORG}:{pr['head_ref']}", "ref": pr["head_ref"], "sha": head_sha,
-                     "user": {"login": world.ORG, "id": world.ORG_ID, "type": "Organization"}, "repo": repo_doc},
+                     "user": _simple_user(world.ORG, world.ORG_ID, "Organization", base_url), "repo": repo_doc},
             "base": {"label": f"{world.ORG}:{pr['base_ref']}", "ref": pr["base_ref"],
                      "sha": _fake_sha("base", pr["id"]),
-                     "user": {"login": world.ORG, "id": world.ORG_ID, "type": "Organization"}, "repo": repo_doc},
+                     "user": _simple_user(world.ORG, world.ORG_ID, "Organization", base_url), "repo": repo_doc},
             "author_association": "MEMBER", "auto_merge": None, "active_lock_reason": None,
             "_links": {"self": {"href": url}, "commits": {"href": f"{url}/commits"},
                        "review_comments": {"href": f"{url}/comments"}},

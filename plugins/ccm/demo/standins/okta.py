@@ -93,7 +93,12 @@ class OktaStandin(StandinServer):
         moment = self.now()
         if user is None or world.status_at(user, moment)[0] is None:
             return self._not_found(request.match["user_id"])
-        return Response(200, world.factors_at(user, moment))
+        users_url = f"{request.base_url}/api/v1/users/{user['id']}"
+        return Response(200, [{**factor, "_links": {
+            "self": {"href": f"{users_url}/factors/{factor['id']}", "hints": {"allow": ["GET", "DELETE"]}},
+            "verify": {"href": f"{users_url}/factors/{factor['id']}/verify", "hints": {"allow": ["POST"]}},
+            "user": {"href": users_url, "hints": {"allow": ["GET"]}},
+        }} for factor in world.factors_at(user, moment)])
 
     # administrator roles ---------------------------------------------------------------
     def list_roles(self, request: Request) -> Response:
