@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 ENTITY_COLUMN = "entity_id"
 CONTROL_LEVEL_ENTITY = "(control)"  # a table-level expectation failed; no single entity to except
+DOCS_INDEX_RESULTS = 200  # results on the Data Docs index page: about a week of daily runs
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,11 @@ class SuiteRunner:
             checkpoint_store_name="checkpoint_store",
             data_docs_sites={"evidence": {
                 "class_name": "SiteBuilder", "store_backend": filesystem(self.docs_dir),
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                # GX's index loads every listed result to show its status: over the whole
+                # history that grew every run's cost with the window. It lists the latest
+                # results; every result keeps its page, linked from the status index and pack
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
+                                       "validation_results_limit": DOCS_INDEX_RESULTS},
             }},
             analytics_enabled=False,
             progress_bars=ProgressBarsConfig(globally=False),
