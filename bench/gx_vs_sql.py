@@ -56,6 +56,9 @@ def _condition(kwargs: dict[str, Any]) -> str:
     if isinstance(condition, dict):
         condition = condition["pass_through_filter"]
     text = condition.replace("==", "=").replace('"', "'").replace("True", "true").replace("False", "false")
+    membership = re.fullmatch(r"([a-z_]+) in \[('[^']*'(?:, ?'[^']*')*)\]", text)  # pandas `x in [...]`
+    if membership:
+        return f"{membership.group(1)} in ({membership.group(2)})"
     if not re.fullmatch(r"[a-z_]+ ?= ?('[^']*'|true|false)", text):
         raise ValueError(f"row_condition {condition!r} is not translated")
     return text

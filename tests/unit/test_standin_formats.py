@@ -67,6 +67,20 @@ def assert_shape(values: list[Any], shape: Any, what: str) -> None:
     assert not found, "\n".join(found[:20])
 
 
+@pytest.fixture
+def serve(demo_dir: Path, settings):
+    """Start a stand-in class on the session's small company at the test's clock."""
+    started = []
+
+    def start(standin_class: type) -> Any:
+        started.append(standin_class(demo_dir, Path(os.environ["CCM_CLOCK_FILE"]), token=TOKEN).start())
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
 # Okta ----------------------------------------------------------------------------------
 
 OKTA_USER = {
@@ -138,16 +152,10 @@ GOOGLE_USER = {
 }
 
 
-@pytest.fixture
-def google_standin(demo_dir: Path, settings):
+def test_google_directory_users_are_in_the_admin_sdk_format(serve):
     from ccm.demo.standins.google import GoogleStandin
 
-    server = GoogleStandin(demo_dir, Path(os.environ["CCM_CLOCK_FILE"]), token=TOKEN).start()
-    yield server
-    server.stop()
-
-
-def test_google_directory_users_are_in_the_admin_sdk_format(google_standin):
+    google_standin = serve(GoogleStandin)
     with httpx.Client(base_url=google_standin.url, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
         page = client.get("/admin/directory/v1/users", params={"customer": "my_customer", "maxResults": 10}).json()
     assert_shape([page], {"kind": {"admin#directory#users"}, "etag": str, "users": [GOOGLE_USER],
@@ -198,18 +206,11 @@ GITHUB_PROTECTION = {"url": str, "enforce_admins": {"url": str, "enabled": bool}
                      "allow_force_pushes": {"enabled": bool}, "allow_deletions": {"enabled": bool}}
 
 
-@pytest.fixture
-def github_standin(demo_dir: Path, settings):
+def test_github_rest_answers_are_in_githubs_format(serve):
     from ccm.demo.standins.github import GitHubStandin
-
-    server = GitHubStandin(demo_dir, Path(os.environ["CCM_CLOCK_FILE"]), token=TOKEN).start()
-    yield server
-    server.stop()
-
-
-def test_github_rest_answers_are_in_githubs_format(github_standin):
     from ccm.demo.world.github import ORG
 
+    github_standin = serve(GitHubStandin)
     headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/vnd.github+json",
                "X-GitHub-Api-Version": "2022-11-28"}
     with httpx.Client(base_url=github_standin.url, headers=headers) as client:
