@@ -92,5 +92,4 @@ def test_the_documented_matrix_is_the_one_the_pipeline_runs():
     catalog = load_catalog(settings.controls_path, dataset_kinds())
     documented = (settings.project_dir / "docs" / "controls.md").read_text()
     assert documented == matrix_markdown(settings, catalog), "regenerate: ccm controls list --markdown > docs/controls.md"
-    assert all(f"`{control.control_id}`" in documented for control in catalog)
     assert "expect_" not in documented  # every expectation type the suites use has a readable template

@@ -48,3 +48,21 @@ def test_the_fingerprint_changes_with_the_evidence():
     a = assess(CONTROL, DAY, ManifestIndex([observation(DAY.end + timedelta(hours=1), name="a")]))
     b = assess(CONTROL, DAY, ManifestIndex([observation(DAY.end + timedelta(hours=1), name="b")]))
     assert a.fingerprint != b.fingerprint
+
+
+def test_reading_manifests_by_interval_leaves_out_only_those_named_outside_it(tmp_path):
+    """The planner reads the manifests overlapping its periods, told by the file name; a file
+    not named by our writer is read rather than missed."""
+    from ccm.lake import Lake
+    from ccm.manifests import read_manifests, write_manifest
+    from ccm.sources.registry import get_dataset
+
+    lake = Lake(str(tmp_path))
+    for day in (1, 2, 5):
+        write_manifest(lake, observation(datetime(2025, 10, day, tzinfo=UTC), name=f"day{day}"))
+    lake.write_bytes("manifests/okta/users/hand-written.json",
+                     observation(datetime(2025, 10, 9, tzinfo=UTC), name="odd").to_json().encode())
+    window = (datetime(2025, 10, 2, tzinfo=UTC), datetime(2025, 10, 3, tzinfo=UTC))
+    read = read_manifests(lake, get_dataset("okta.users"), window)
+    assert [m.extract_id for m in read] == ["day2", "odd"]  # day1's interval ends 10-01, day5's starts 10-04
+    assert len(read_manifests(lake, get_dataset("okta.users"))) == 4

@@ -32,6 +32,15 @@ def parse_duration(text: str, where: str) -> timedelta:
     return {"m": timedelta(minutes=amount), "h": timedelta(hours=amount), "d": timedelta(days=amount)}[unit]
 
 
+def format_duration(value: timedelta) -> str:
+    """6h, 2d, 30m: how the control matrix writes a duration (the inverse of parse_duration)."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 @dataclass(frozen=True)
 class SourceRequirement:
     """A dataset a control needs. For snapshots, `freshness` is how soon after the period

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 from ccm.config import Settings
-from ccm.controls.catalog import Catalog
+from ccm.controls.catalog import Catalog, format_duration
 
 _TEMPLATES = {
     "expect_column_values_to_be_between": lambda k: (
@@ -62,12 +61,7 @@ def matrix_markdown(settings: Settings, catalog: Catalog) -> str:
     ]
     for criterion, controls in catalog.by_criterion().items():
         for control in controls:
-            sources = "<br>".join(f"`{s.dataset}` ({_duration(s.freshness)})" for s in control.sources)
+            sources = "<br>".join(f"`{s.dataset}` ({format_duration(s.freshness)})" for s in control.sources)
             lines.append(f"| {criterion} | `{control.control_id}` | {cell(control.title)} | {cell(control.owner)} "
                          f"| {control.frequency.value} | {sources} | {cell(describe_suite(settings, control.suite))} |")
     return "\n".join(lines) + "\n"
-
-
-def _duration(delta: timedelta) -> str:
-    hours = delta.total_seconds() / 3600
-    return f"{hours / 24:g} d" if hours >= 24 and hours % 24 == 0 else f"{hours:g} h"

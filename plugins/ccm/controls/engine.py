@@ -18,7 +18,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -30,7 +30,7 @@ from ccm.constants import DatasetKind, Status
 from ccm.controls.catalog import Catalog, Control, load_catalog
 from ccm.controls.exceptions import ExceptionRegister, load_exceptions
 from ccm.controls.gx_runner import CONTROL_LEVEL_ENTITY, ENTITY_COLUMN, SuiteRunner, ValidationOutcome
-from ccm.controls.inputs import InputAssessment, ManifestIndex, assess
+from ccm.controls.inputs import SNAPSHOT_RUN_MARGIN, InputAssessment, ManifestIndex, assess
 from ccm.evidence.ledger import Ledger
 from ccm.evidence.records import (
     RECORD_FORMAT,
@@ -120,11 +120,6 @@ def _current_event_files(lake: Lake, index: ManifestIndex, control: Control,
                 found.append((path, index.file_hashes.get(path, "unknown")))
         files[requirement.dataset] = found
     return files
-
-
-# a snapshot is normally observed by the run of the interval that just closed; an
-# observation made by a run of an interval more than this much older is not looked at
-SNAPSHOT_RUN_MARGIN = timedelta(days=7)
 
 
 def _manifests_for(lake: Lake, candidates: list[tuple[Control, Period]]) -> list[ExtractManifest]:

@@ -12,13 +12,17 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ccm.constants import DatasetKind, ExtractStatus
 from ccm.controls.catalog import Control, SourceRequirement
 from ccm.manifests import ExtractManifest, attempt_order
 from ccm.periods import Period
 from ccm.sources.registry import get_dataset
+
+# a snapshot is normally observed by the run of the interval that just closed; the
+# planner does not read observations made by runs of intervals older than this
+SNAPSHOT_RUN_MARGIN = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,7 @@ def _assess_snapshot(requirement: SourceRequirement, period: Period,
                                  manifests=tuple(m.relative_path for m in in_window))
     observed = [m.observed_at for m in manifests if m.observed_at and m.status is ExtractStatus.COMPLETE]
     before = [t for t in observed if t < period.end]
-    hint = f"; latest earlier observation {max(before).isoformat()}" if before else "; no observation in the week before"
+    hint = f"; latest earlier observation {max(before).isoformat()}" if before else f"; none in the {SNAPSHOT_RUN_MARGIN.days} days before"
     reason = (f"{requirement.dataset}: not observed between {period.end.isoformat()} and {deadline.isoformat()}"
               f"{hint}")
     return DatasetAssessment(requirement.dataset, False, reason)

@@ -40,7 +40,7 @@ from typing import Any
 from ccm import clock
 from ccm.config import Settings
 from ccm.constants import Status
-from ccm.controls.catalog import Catalog, Control, load_catalog
+from ccm.controls.catalog import Catalog, Control, format_duration, load_catalog
 from ccm.errors import EvidenceError
 from ccm.evidence.datadocs import banner_for, offline_rendition
 from ccm.evidence.index import Evaluation, EvidenceIndex
@@ -107,17 +107,8 @@ def _templates() -> Any:
 
     env = Environment(loader=PackageLoader("ccm", "templates"), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters["duration"] = _duration
+    env.filters["duration"] = format_duration
     return env
-
-
-def _duration(value: timedelta) -> str:
-    """6h, 2d, 30m: how the control matrix writes freshness."""
-    seconds = int(value.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 def _expected_periods(control: Control, start: datetime, end: datetime, mode: str) -> list[Period]:
