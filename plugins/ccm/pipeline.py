@@ -109,10 +109,10 @@ def plan(settings: Settings, interval: Interval, run: RunContext,
 
     runtime = engine.Runtime.load(settings)
     with connect(settings.warehouse_path) as con:
-        files = register_lake(con, runtime.lake, list(ALL_DATASETS))
+        registered = register_lake(con, runtime.lake, list(ALL_DATASETS))
     assessments = engine.plan(runtime, interval.start, interval.end, run, control_ids)
     return {
-        "lake_files": files,
+        "raw_views_created": registered,
         "planned": len(assessments),
         "complete": sum(1 for a in assessments if a.complete),
         "not_tested": [f"{a.control_id} {a.period.label}: {a.reason}" for a in assessments if not a.complete],
@@ -136,6 +136,11 @@ def transform(settings: Settings, run: RunContext, all_tests: bool = False) -> d
     # views' whole-history integrity tests, whose cost would grow with the lake; those run in
     # CI and with `ccm transform --all-tests`
     exclude = ["resource_type:unit_test"] + ([] if all_tests else ["resource_type:test,path:models/staging"])
+    if all_tests:  # the staging views read the planned files: widen them to the whole lake
+        from ccm.warehouse import connect, register_planned_files
+
+        with connect(settings.warehouse_path) as con:
+            register_planned_files(con, Lake(settings.lake_uri, settings.s3_endpoint_url), list(ALL_DATASETS), None)
     nodes = run_dbt(settings, ["build", "--select", selector, "--exclude", *exclude], raise_on_failure=False)
     unbuilt = unbuilt_models(nodes, load_manifest(settings), models)
     engine.record_population_errors(settings, unbuilt)

@@ -1,8 +1,11 @@
 """The DuckDB warehouse: raw lake views, the evaluation plan, and control results.
 
 Schemas:
-- `raw`:  one view per lake dataset (`raw.okta__users`), re-registered every run so new
-          partitions are visible; an empty, typed relation when a dataset has no files yet;
+- `raw`:  one view per lake dataset (`raw.okta__users`) over the whole lake, for people
+          and BI tools; an empty, typed relation when a dataset has no files yet;
+- `planned`: the same views over only the files this run's plan reads (dbt's sources):
+          a query over a glob lists every partition and, with `union_by_name`, opens every
+          file's footer, so populations built from `raw` would cost more each day of history;
 - `ccm`:  tables the engine owns: `evaluation_plan` (what this run evaluates),
           `plan_inputs` (which snapshot observation each control-period is tested on),
           `control_results` (every evaluation, versioned), `input_coverage`; and the
@@ -32,6 +35,7 @@ _ARROW_TO_DUCKDB = {
 
 SCHEMA_SQL = """
 create schema if not exists raw;
+create schema if not exists planned;
 create schema if not exists ccm;
 create table if not exists ccm.evaluation_plan (
     evaluation_key varchar primary key,  -- control_id/period_start
@@ -172,24 +176,61 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def register_dataset(con: duckdb.DuckDBPyConnection, lake: Lake, dataset: Dataset) -> int:
-    """(Re)create `raw.<dataset>` over the lake; returns the number of files it covers."""
-    files = lake.dataset_files(dataset)
-    name = f"raw.{dataset.table_name}"
+def _create_view(con: duckdb.DuckDBPyConnection, name: str, dataset: Dataset, files: str | list[str]) -> None:
+    """`name` over a glob or a list of lake files (URIs), or an empty typed relation without any."""
     if files:
-        con.execute(
-            f"create or replace view {name} as select * from read_parquet({_sql_string(lake.glob(dataset))}, "
-            "hive_partitioning = true, union_by_name = true, filename = 'lake_file')"
-        )
+        source = _sql_string(files) if isinstance(files, str) else "[" + ", ".join(map(_sql_string, files)) + "]"
+        con.execute(f"create or replace view {name} as select * from read_parquet({source}, "
+                    "hive_partitioning = true, union_by_name = true, filename = 'lake_file')")
     else:
         columns = ", ".join(
             f"cast(null as {_ARROW_TO_DUCKDB[str(f.type)]}) as {f.name}" for f in dataset.arrow_schema
         )
         con.execute(f"create or replace view {name} as select {columns}, cast(null as date) as date, "
                     "cast(null as varchar) as lake_file where false")
-    return len(files)
 
 
-def register_lake(con: duckdb.DuckDBPyConnection, lake: Lake, datasets: list[Dataset]) -> dict[str, int]:
+def _view_columns(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, tuple[bool, set[str]]]:
+    """Per view of `schema`: whether it reads the lake, and its columns (as stored, no re-binding)."""
+    reads = {name: "read_parquet" in sql for name, sql in con.execute(
+        "select view_name, sql from duckdb_views() where schema_name = ?", [schema]).fetchall()}
+    columns: dict[str, set[str]] = {}
+    for table, column in con.execute(
+            "select table_name, column_name from duckdb_columns() where schema_name = ?", [schema]).fetchall():
+        columns.setdefault(table, set()).add(column)
+    return {name: (reading, columns.get(name, set())) for name, reading in reads.items()}
+
+
+def register_lake(con: duckdb.DuckDBPyConnection, lake: Lake, datasets: list[Dataset]) -> list[str]:
+    """Make `raw.<dataset>` cover the whole lake; returns the datasets whose view was (re)created.
+
+    A view over a glob sees partitions added later without being recreated, and creating
+    one opens the footer of every file, so a view is only (re)created when it is missing,
+    still the empty placeholder, or lacks a column of the dataset's current schema.
+    """
     ensure_schema(con)
-    return {d.key: register_dataset(con, lake, d) for d in datasets}
+    existing = _view_columns(con, "raw")
+    created = []
+    for dataset in datasets:
+        reads_lake, columns = existing.get(dataset.table_name, (False, set()))
+        if reads_lake and {f.name for f in dataset.arrow_schema} <= columns:
+            continue
+        files = lake.dataset_files(dataset)
+        if files or dataset.table_name not in existing:
+            _create_view(con, f"raw.{dataset.table_name}", dataset, lake.glob(dataset) if files else [])
+            created.append(dataset.key)
+    return created
+
+
+def register_planned_files(con: duckdb.DuckDBPyConnection, lake: Lake, datasets: list[Dataset],
+                           files: dict[str, set[str]] | None) -> dict[str, int]:
+    """Point `planned.<dataset>` at exactly `files` (lake paths per dataset key), or at the
+    whole lake when `files` is None; returns the number of files per dataset."""
+    ensure_schema(con)
+    counts = {}
+    for dataset in datasets:
+        paths = lake.dataset_files(dataset) if files is None else sorted(files.get(dataset.key, ()))
+        chosen = lake.glob(dataset) if files is None and paths else [lake.uri_of(path) for path in paths]
+        _create_view(con, f"planned.{dataset.table_name}", dataset, chosen)
+        counts[dataset.key] = len(paths)
+    return counts

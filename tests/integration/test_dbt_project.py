@@ -7,7 +7,7 @@ import pytest
 from ccm.lake import Lake
 from ccm.sources.registry import ALL_DATASETS
 from ccm.transform import TransformError, run_dbt
-from ccm.warehouse import connect, register_lake
+from ccm.warehouse import connect, register_lake, register_planned_files
 
 pytestmark = pytest.mark.integration
 
@@ -15,6 +15,7 @@ pytestmark = pytest.mark.integration
 def test_the_whole_project_builds_and_its_unit_tests_pass(settings):
     with connect(settings.warehouse_path) as con:
         register_lake(con, Lake(settings.lake_uri), list(ALL_DATASETS))
+        register_planned_files(con, Lake(settings.lake_uri), list(ALL_DATASETS), None)
     results = run_dbt(settings, ["build"])
     statuses = {r["node"]: r["status"] for r in results}
     unit_tests = [n for n in statuses if n.startswith("unit_test.")]
@@ -30,5 +31,6 @@ def test_the_whole_project_builds_and_its_unit_tests_pass(settings):
 def test_a_broken_model_fails_loudly_naming_it(settings, tmp_path):
     with connect(settings.warehouse_path) as con:
         register_lake(con, Lake(settings.lake_uri), list(ALL_DATASETS))
+        register_planned_files(con, Lake(settings.lake_uri), list(ALL_DATASETS), None)
     with pytest.raises(TransformError, match="does_not_exist"):
         run_dbt(settings, ["show", "--inline", "select * from does_not_exist"])

@@ -17,6 +17,7 @@ import io
 import json
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -47,9 +48,9 @@ from ccm.evidence.store import EvidenceStore
 from ccm.lake import Lake
 from ccm.manifests import ExtractManifest, RunContext, read_manifests
 from ccm.periods import Period, as_utc, iter_days, periods_closing_in
-from ccm.sources.registry import dataset_kinds, get_dataset
+from ccm.sources.registry import ALL_DATASETS, dataset_kinds, get_dataset
 from ccm.transform import load_manifest, model_files
-from ccm.warehouse import connect, ensure_schema
+from ccm.warehouse import connect, ensure_schema, register_planned_files
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,16 @@ def _manifests_for(lake: Lake, candidates: list[tuple[Control, Period]]) -> list
     return [m for key, window in sorted(windows.items()) for m in read_manifests(lake, get_dataset(key), window)]
 
 
+def planned_files(assessments: Iterable[InputAssessment]) -> dict[str, set[str]]:
+    """Per dataset, the lake files the populations of these control-periods are built from."""
+    files: dict[str, set[str]] = {}
+    for assessment in assessments:
+        if assessment.complete:
+            for dataset in assessment.datasets:
+                files.setdefault(dataset.dataset, set()).update(path for path, _sha in dataset.files)
+    return files
+
+
 def plan(runtime: Runtime, interval_start: datetime, interval_end: datetime, run: RunContext,
          control_ids: list[str] | None = None) -> list[InputAssessment]:
     """Decide what this run evaluates and write the plan to the warehouse."""
@@ -185,6 +196,7 @@ def plan(runtime: Runtime, interval_start: datetime, interval_end: datetime, run
                     con.execute("insert into ccm.plan_inputs values (?, ?, ?, ?, ?, ?, ?)",
                                 [control.control_id, control.population_model, period.start, period.end,
                                  dataset.dataset, dataset.observed_at, runtime.lake.uri_of(path)])
+        register_planned_files(con, runtime.lake, list(ALL_DATASETS), planned_files(a for _, a in planned))
     log.info("planned %s control-periods (%s with complete inputs)", len(planned),
              sum(1 for _, a in planned if a.complete))
     return [a for _, a in planned]

@@ -7,8 +7,15 @@ at: files never delivered (planted gaps) never appear, a late file appears hours
 its neighbours, and moving the clock back removes what was delivered after it, so a
 re-run of an earlier day sees what that day's run saw.
 
+The bucket carries a lifecycle rule expiring log and digest files `LOG_ARCHIVE_EXPIRY`
+after delivery, as a log archive whose long-term copy is the lake: S3 would delete them,
+moto only stores the rule, so the stand-in removes them itself. Besides being a common
+setup, it keeps moto's bucket (which answers a prefix listing by walking every key it
+holds, where S3 indexes prefixes) the size of a month, so the extract's listings cost the
+same after six months of history as after one.
+
 Incremental: the bucket keeps a marker object with the moment it was last advanced to,
-and each advance only puts (or deletes) the objects delivered between the two moments,
+and each advance only puts (or deletes) the objects that differ between the two moments,
 about three hundred a day at the default size. A fresh moto server has no bucket and
 no marker, so everything due is delivered once.
 """
@@ -19,7 +26,7 @@ import json
 import logging
 from bisect import bisect_right
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +35,7 @@ from ccm.demo.world import cloudtrail as world
 log = logging.getLogger(__name__)
 
 MARKER_KEY = "_ccm-standin/cloudtrail-delivered-until"  # outside AWSLogs/: the pipeline never lists it
+LOG_ARCHIVE_EXPIRY = timedelta(days=35)  # a month of late-data re-runs and backfills, with margin
 _cache: dict[tuple[str, float], list[world.Delivery]] = {}
 
 
@@ -65,8 +73,20 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _present(times: list[str], moment: datetime) -> range:
+    """Indexes of the objects in the bucket at `moment`: delivered, not yet expired."""
+    return range(bisect_right(times, _stamp(moment - LOG_ARCHIVE_EXPIRY)), bisect_right(times, _stamp(moment)))
+
+
+def _create_bucket(client: Any, bucket: str) -> None:
+    client.create_bucket(Bucket=bucket)
+    client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [{
+        "ID": "expire-log-archive", "Status": "Enabled", "Filter": {"Prefix": "AWSLogs/"},
+        "Expiration": {"Days": LOG_ARCHIVE_EXPIRY.days}}]})
+
+
 def advance_to(demo_dir: Path, moment: datetime, env: dict[str, str]) -> None:
-    """Make exactly the objects delivered by `moment` present in the log archive bucket."""
+    """Make exactly the objects delivered by `moment`, and not yet expired, present in the bucket."""
     deliveries = _deliveries(demo_dir)
     target = log_archive(env) if deliveries else None
     if target is None:
@@ -79,13 +99,13 @@ def advance_to(demo_dir: Path, moment: datetime, env: dict[str, str]) -> None:
         except client.exceptions.NoSuchKey:
             previous = None
     except client.exceptions.ClientError:
-        client.create_bucket(Bucket=bucket)
+        _create_bucket(client, bucket)
         previous = None
     times = [d.deliver_at for d in deliveries]
-    now = bisect_right(times, _stamp(moment))
-    before = 0 if previous is None else bisect_right(times, previous)
-    puts = deliveries[before:now]
-    deletes = deliveries[now:before]
+    now = _present(times, moment)
+    before = range(0) if previous is None else _present(times, datetime.fromisoformat(previous))
+    puts = [deliveries[i] for i in now if i not in before]
+    deletes = [deliveries[i] for i in before if i not in now]
 
     def put(delivery: world.Delivery) -> None:
         client.put_object(Bucket=bucket, Key=delivery.key, Body=world.read_object(demo_dir, delivery))
@@ -97,4 +117,5 @@ def advance_to(demo_dir: Path, moment: datetime, env: dict[str, str]) -> None:
         list(pool.map(put, puts))
         list(pool.map(delete, deletes))
     client.put_object(Bucket=bucket, Key=MARKER_KEY, Body=_stamp(moment).encode())
-    log.info("cloudtrail stand-in: %s delivered, %s withdrawn, bucket at %s", len(puts), len(deletes), _stamp(moment))
+    log.info("cloudtrail stand-in: %s delivered, %s withdrawn or expired, bucket at %s",
+             len(puts), len(deletes), _stamp(moment))
