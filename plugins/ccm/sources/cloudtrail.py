@@ -564,6 +564,18 @@ def _verified_batches(reader: _Reader, files: dict[str, ObjectInfo], listed: dic
         yield batch
 
 
+def _read_ahead(batches: Iterator[list[_Verified]]) -> Iterator[list[_Verified]]:
+    """The batches, the next one fetched and verified in a thread while the caller maps this
+    one: decompressing and hashing (which release the GIL) overlap DuckDB's parse instead of
+    leaving a core idle between batches. Holds at most two batches."""
+    end = object()
+    with ThreadPoolExecutor(1) as pool:
+        upcoming = pool.submit(next, batches, end)
+        while (batch := upcoming.result()) is not end:
+            upcoming = pool.submit(next, batches, end)
+            yield batch
+
+
 class _Mapper:
     """Maps batches of verified files onto a dataset's columns with DuckDB, keeping the
     records inside the interval that fit and collecting what does not."""
@@ -736,7 +748,7 @@ def _fetch_events(client: CloudTrailClient, interval: Interval, fetch_log: Fetch
     unverified: list[_Verified] = []
     read = 0
     try:
-        for batch in _verified_batches(reader, wanted, listed, keep):
+        for batch in _read_ahead(_verified_batches(reader, wanted, listed, keep)):
             read += len(batch)
             for verified in batch:
                 if verified.key not in listed and verified.problem is None:
