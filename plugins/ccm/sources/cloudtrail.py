@@ -493,6 +493,13 @@ class _Reader:
                 _DIGESTS.put(cache_key, cached, len(body) or 1)
             return Digest(key, acct, region, cached[0], info.size, cached[1], cached[2])
 
+        if not wanted and not self.log_keys(days):
+            # a trail delivers a digest every hour, activity or not: nothing at all means a
+            # wrong bucket or prefix, or objects expired by a lifecycle rule; an empty but
+            # "complete" extract would replace the lake's copy of these days with nothing
+            raise SourceError(SOURCE, f"no digest or log file under the {len(days)} date prefixes from "
+                                      f"{days[0]:%Y/%m/%d} in {self.archive.uri}/{self.prefix} for any account and region "
+                                      "in scope (not delivered, or expired)")
         return self._map(load, wanted)
 
     def listed(self, digests: list[Digest]) -> dict[str, Listed]:

@@ -198,3 +198,18 @@ def test_an_unreachable_bucket_fails_naming_it(settings, trail):
         run(settings, trail)
     assert [m.status for m in read_manifests(Lake(settings.lake_uri))] == [ExtractStatus.FAILED]
     assert lake_state(settings) == {}
+
+
+@pytest.mark.parametrize("dataset", ["cloudtrail.events", "cloudtrail.trail_changes", "cloudtrail.digests"])
+def test_a_day_whose_objects_expired_fails_and_keeps_the_lake(day1, trail, settings, dataset):
+    """A lifecycle rule deleted the day's logs and digests: a re-run must not replace the
+    lake's copy of the day with nothing (nor with an hour-by-hour gap report)."""
+    run(settings, trail, dataset=dataset)
+    before = lake_state(settings)
+    for page in trail.s3.get_paginator("list_objects_v2").paginate(Bucket=trail.bucket):
+        for item in page.get("Contents", []):
+            trail.delete(item["Key"])
+    with pytest.raises(Exception, match=r"no digest or log file under the \d date prefixes .* \(not delivered, or expired\)"):
+        run(settings, trail, dataset=dataset)
+    assert read_manifests(Lake(settings.lake_uri))[-1].status is ExtractStatus.FAILED
+    assert lake_state(settings) == before
