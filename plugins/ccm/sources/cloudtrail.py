@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import struct
 import threading
 import zlib
 from collections import OrderedDict
@@ -571,6 +572,14 @@ def _verified_batches(reader: _Reader, files: dict[str, ObjectInfo], listed: dic
         yield batch
 
 
+def _binary_value(body: bytes) -> Any:
+    """A one-value large_binary Arrow array over `body` without copying it."""
+    import pyarrow as pa
+
+    offsets = pa.py_buffer(struct.pack("<qq", 0, len(body)))
+    return pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(body)])
+
+
 def _read_ahead(batches: Iterator[list[_Verified]]) -> Iterator[list[_Verified]]:
     """The batches, the next one fetched and verified in a thread while the caller maps this
     one: decompressing and hashing (which release the GIL) overlap DuckDB's parse instead of
@@ -635,8 +644,7 @@ class _Mapper:
         while files:
             # one record batch per file: DuckDB parses batches in parallel
             contents = pa.Table.from_batches([
-                pa.record_batch({"log_file": [f.key], "content": pa.array([f.body], pa.large_binary())})
-                for f in files])
+                pa.record_batch({"log_file": [f.key], "content": _binary_value(f.body)}) for f in files])
             self.con.register("contents", contents)
             try:
                 mapped = self.con.sql(query).fetch_record_batch(65536).read_all()
