@@ -95,7 +95,7 @@ class Dataset:
 
     @property
     def table_name(self) -> str:
-        """Name of the dataset's relation in the warehouse's `raw` schema."""
+        """Name of the dataset's relation in the warehouse's `raw` and `planned` schemas."""
         return f"{self.source}__{self.name}"
 
     @property
