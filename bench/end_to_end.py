@@ -5,7 +5,7 @@
 
 The demo company is generated and served by its stand-ins in this process; the pipeline
 runs in a child process (so its peak memory, ru_maxrss, is its own and not the moto
-server's, which keeps every delivered CloudTrail file in memory). For every day of the
+server's, which keeps the delivered CloudTrail files of the last 35 days in memory). For every day of the
 window the simulated clock moves to the scheduled run's moment and the child extracts
 the datasets the control matrix needs; then:
 
