@@ -54,6 +54,9 @@ from ccm.warehouse import connect, ensure_schema, register_planned_files
 
 log = logging.getLogger(__name__)
 
+# GX's result store, one directory per month of evaluation: building the Data Docs index
+# lists (and parses the key of) every result in the store, so a store holding the whole
+# history made each run's evidence step grow with it; the index shows this month's results
 GX_RESULTS = "gx/validations"
 GX_DOCS = "gx/docs"
 
@@ -286,7 +289,8 @@ def evaluate(runtime: Runtime, run: RunContext) -> list[EvaluationResult]:
                     population_size = len(frame)
                     population_bytes = _frame_to_parquet(frame)
                     if runner is None:
-                        runner = SuiteRunner(settings.gx_dir / "suites", gx_root / GX_RESULTS, gx_root / GX_DOCS)
+                        runner = SuiteRunner(settings.gx_dir / "suites", gx_root / GX_RESULTS / f"{started_at:%Y-%m}",
+                                             gx_root / GX_DOCS)
                     outcome = runner.validate(control.suite, frame, f"{period.label}__{evaluation_id[:12]}",
                                               started_at)
                     decision = decide(control, period, outcome.failing_entity_ids, runtime.exceptions)
