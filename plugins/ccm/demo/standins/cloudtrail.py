@@ -10,9 +10,8 @@ re-run of an earlier day sees what that day's run saw.
 The bucket carries a lifecycle rule expiring log and digest files `LOG_ARCHIVE_EXPIRY`
 after delivery, as a log archive whose long-term copy is the lake: S3 would delete them,
 moto only stores the rule, so the stand-in removes them itself. Besides being a common
-setup, it keeps moto's bucket (which answers a prefix listing by walking every key it
-holds, where S3 indexes prefixes) the size of a month, so the extract's listings cost the
-same after six months of history as after one.
+setup, it keeps moto's bucket about a month's objects in size whatever the window (moto
+still answers a prefix listing by walking its key store, where S3 indexes prefixes).
 
 Incremental: the bucket keeps a marker object with the moment it was last advanced to,
 and each advance only puts (or deletes) the objects that differ between the two moments,
