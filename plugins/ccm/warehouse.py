@@ -213,10 +213,11 @@ def register_lake(con: duckdb.DuckDBPyConnection, lake: Lake, datasets: list[Dat
     created = []
     for dataset in datasets:
         reads_lake, columns = existing.get(dataset.table_name, (False, set()))
-        if reads_lake and {f.name for f in dataset.arrow_schema} <= columns:
+        current = {f.name for f in dataset.arrow_schema} <= columns
+        if reads_lake and current:
             continue
         files = lake.dataset_files(dataset)
-        if files or dataset.table_name not in existing:
+        if files or not current:  # a placeholder is kept only while it has every column
             _create_view(con, f"raw.{dataset.table_name}", dataset, lake.glob(dataset) if files else [])
             created.append(dataset.key)
     return created
