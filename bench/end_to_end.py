@@ -1,27 +1,35 @@
 """Benchmark: the whole pipeline over the demo window, stage by stage, day by day.
 
     .venv/bin/python bench/end_to_end.py [--employees 300] [--days 182] [--scale 1]
-                                         [--mode daily|window] [--dir DIR] [--out FILE.json]
+                                         [--mode daily|window] [--measure 23-37,173-182]
+                                         [--history-every 7] [--dir DIR] [--out FILE.json]
 
 The demo company is generated and served by its stand-ins in this process; the pipeline
-runs in a child process (so its peak memory, ru_maxrss, is its own and not the moto
-server's, which keeps the delivered CloudTrail files of the last 35 days in memory). For every day of the
-window the simulated clock moves to the scheduled run's moment and the child extracts
-the datasets the control matrix needs; then:
+runs in child processes (so their peak memory, ru_maxrss, is their own and not the moto
+server's, which keeps the delivered CloudTrail files of the last 35 days in memory). For
+every day of the window the simulated clock moves to the scheduled run's moment and a
+child extracts the datasets the control matrix needs; then:
 
 - `--mode daily` (what the DAG does): plan, transform (dbt), evaluate (GX + evidence) and
-  publish (marts, index, dashboard) for that day's interval, every day. Each day's cost
-  is recorded, so the cost of a daily run after 30 days of history can be set against the
-  cost after 180 days (it should stay flat);
-- `--mode window` (`ccm demo verify`'s fast path): one plan / transform / evaluate /
-  publish over the whole window after the daily extracts.
+  publish (marts, index, dashboard) for that day's interval. A *measured* day runs in a
+  new child process, as Airflow runs every task of a DAG run in a process of its own
+  (nothing a long-lived process accumulates is carried over; the time the child takes to
+  start is reported apart as `startup`). Days outside `--measure` (default: every day)
+  are *history*: they run in one long-lived child, which extracts every day and runs the
+  rest of the pipeline over the days since its last run every `--history-every` days
+  (default 1) and before each measured day, so the measured runs find the whole history
+  evaluated. The cost of a daily run after 30 days of history is set against the cost
+  after 180 days (it should stay flat);
+- `--mode window` (`ccm demo verify`'s fast path): daily extracts, then one plan /
+  transform / evaluate / publish over the whole window, all in one long-lived child.
 
 Stages: extract, plan, dbt (transform), gx (the control tests: `SuiteRunner.validate`,
 including GX's result store and the Data Docs page), evidence (the rest of evaluate:
 populations, records, copied manifests, ledger, Data Docs index), publish. The stand-ins'
 own work (delivering CloudTrail files into moto) is reported apart as `standins`.
 
-Prints a summary and writes every figure to `--out` (JSON). Results: docs/benchmarks.md.
+Prints a summary and writes every figure to `--out` (JSON; `<out>.partial.json` after
+every day). Results: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -72,6 +80,18 @@ def worker(connection: Any, data_dir: str, exceptions: str) -> None:
             gx_seconds[1] += time.process_time() - cpu
 
     gx_runner.SuiteRunner.validate = timed_validate  # the engine looks it up on the class
+    extract_seconds: dict[str, float] = {}  # wall seconds per dataset, to name what grows
+    extract = pipeline.extract
+
+    def timed_extract(settings, key, *args, **kwargs):
+        wall = time.perf_counter()
+        try:
+            return extract(settings, key, *args, **kwargs)
+        finally:
+            extract_seconds[key] = time.perf_counter() - wall
+
+    pipeline.extract = timed_extract  # extract_day looks it up on the module at each call
+    connection.send("ready")
 
     def stage(name: str, timings: dict, work, *args) -> Any:
         wall, cpu = time.perf_counter(), time.process_time()
@@ -92,6 +112,7 @@ def worker(connection: Any, data_dir: str, exceptions: str) -> None:
             manifests = stage("extract", timings, extract_day, settings, interval.start, run, datasets)
             reply["rows"] = sum(m.rows_written for m in manifests)
             reply["incomplete"] = [m.dataset_key for m in manifests if m.status.value != "complete"]
+            reply["extract_s"] = dict(extract_seconds)
         else:
             planned = stage("plan", timings, pipeline.plan, settings, interval, run)
             stage("dbt", timings, pipeline.transform, settings, run)
@@ -107,6 +128,35 @@ def worker(connection: Any, data_dir: str, exceptions: str) -> None:
                                  for s in ("pass", "fail", "excepted", "not_tested")}
         reply["peak_mb"] = _peak_mb()
         connection.send(reply)
+
+
+class Child:
+    """A pipeline worker process: started, asked for stages, closed."""
+
+    def __init__(self, root: Path, demo_dir: Path) -> None:
+        self.connection, theirs = mp.get_context("spawn").Pipe()
+        self.process = mp.get_context("spawn").Process(
+            target=worker, args=(theirs, str(root / "var"), str(demo_dir / "exceptions.yml")))
+        wall = time.perf_counter()
+        self.process.start()
+        self.connection.recv()  # "ready": the interpreter started and the pipeline imported
+        self.startup_s = time.perf_counter() - wall
+
+    def request(self, kind: str, start: date, end: date) -> dict[str, Any]:
+        self.connection.send((kind, start, end))
+        return self.connection.recv()
+
+    def close(self) -> None:
+        self.connection.send(None)
+        self.process.join(timeout=60)
+        if self.process.is_alive():
+            self.process.kill()
+
+    def __enter__(self) -> Child:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -128,36 +178,58 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         os.environ.update(standins.connection_env())
         os.environ["CCM_CLOCK_FILE"] = str(demo_dir / CLOCK_FILE)
         env = {**os.environ, "CCM_DATA_DIR": str(root / "var"), "CCM_INBOX_URI": str(root / "var" / "inbox")}
-        context = mp.get_context("spawn")
-        parent, child = context.Pipe()
-        process = context.Process(target=worker, args=(child, str(root / "var"), str(demo_dir / "exceptions.yml")))
-        process.start()
-        try:
-            for offset in range(spec.days):
-                day = spec.window_start + timedelta(days=offset)
-                wall = time.perf_counter()
-                advance_clock(demo_dir, day + timedelta(days=1), env)
-                delivered = time.perf_counter() - wall
-                parent.send(("extract", day, day + timedelta(days=1)))
-                row = {"day": f"{day:%Y-%m-%d}", "standins_s": delivered, **parent.recv()}
-                if args.mode == "daily":
-                    parent.send(("evaluate", day, day + timedelta(days=1)))
-                    evaluated = parent.recv()
+        measured = args.measure if args.mode == "daily" else set()
+        history: Child | None = None
+        pending: date | None = None  # first history day not evaluated yet
+
+        def catch_up(until: date, row: dict[str, Any] | None) -> None:
+            nonlocal pending
+            if pending is not None and history is not None:
+                reply = history.request("evaluate", pending, until)
+                if row is not None:
+                    row["timings"] |= reply.pop("timings")
+                    row["history_evaluated_days"] = (until - pending).days
+                pending = None
+
+        for offset in range(spec.days):
+            number, day = offset + 1, spec.window_start + timedelta(days=offset)
+            following = day + timedelta(days=1)
+            wall = time.perf_counter()
+            advance_clock(demo_dir, following, env)
+            delivered = time.perf_counter() - wall
+            if number in measured:
+                catch_up(day, days[-1] if days else None)
+                if history is not None:
+                    history.close()
+                    history = None
+                with Child(root, demo_dir) as child:
+                    row = {"day": f"{day:%Y-%m-%d}", "measured": True, "standins_s": delivered,
+                           "startup_s": child.startup_s, **child.request("extract", day, following)}
+                    evaluated = child.request("evaluate", day, following)
                     row["timings"] |= evaluated.pop("timings")
                     row |= evaluated
-                days.append(row)
-                total = sum(t[0] for t in row["timings"].values())
-                print(f"{row['day']}: {total:6.1f}s pipeline, {delivered:5.1f}s stand-ins, "
-                      f"peak {row['peak_mb']:.0f} MB {row.get('statuses', '')}", flush=True)
-            if args.mode == "window":
-                parent.send(("evaluate", spec.window_start, spec.window_end))
-                window = parent.recv()
-                print(f"window: {window['timings']} {window['statuses']}", flush=True)
-            parent.send(None)
-        finally:
-            process.join(timeout=60)
-            if process.is_alive():
-                process.kill()
+            else:
+                if history is None:
+                    history = Child(root, demo_dir).__enter__()
+                row = {"day": f"{day:%Y-%m-%d}", "measured": False, "standins_s": delivered,
+                       **history.request("extract", day, following)}
+                pending = pending or day
+                if args.mode == "daily" and (following - pending).days >= args.history_every:
+                    catch_up(following, row)
+            days.append(row)
+            if args.out:  # a run of an hour or more: keep what was measured if it is stopped
+                args.out.with_suffix(".partial.json").write_text(json.dumps({"days": days}, default=str))
+            total = sum(t[0] for t in row["timings"].values())
+            print(f"{row['day']}: {total:6.1f}s pipeline{' (measured)' if row['measured'] else ''}, "
+                  f"{delivered:5.1f}s stand-ins, peak {row['peak_mb']:.0f} MB {row.get('statuses', '')}", flush=True)
+        if args.mode == "window":
+            assert history is not None
+            window = history.request("evaluate", spec.window_start, spec.window_end)
+            print(f"window: {window['timings']} {window['statuses']}", flush=True)
+        else:
+            catch_up(spec.window_end, days[-1])
+        if history is not None:
+            history.close()
     return {"spec": {"employees": spec.employees, "days": spec.days, "scale": spec.scale, "mode": args.mode},
             "generate_s": generated, "days": days, "window": window, "directory": str(root),
             "answer_key": answer_key(root, demo_dir, spec.days)}
@@ -182,10 +254,11 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
     rows = [r["timings"] for r in result["days"]] + ([result["window"]["timings"]] if result["window"] else [])
     totals = {s: [sum(r.get(s, [0, 0])[i] for r in rows) for i in (0, 1)] for s in STAGES}
     standins = sum(r["standins_s"] for r in result["days"])
+    startup = sum(r.get("startup_s", 0.0) for r in result["days"])
     peaks = [r["peak_mb"] for r in result["days"]] + ([result["window"]["peak_mb"]] if result["window"] else [])
     summary: dict[str, Any] = {"stages": totals, "pipeline_wall_s": sum(t[0] for t in totals.values()),
                                "pipeline_cpu_s": sum(t[1] for t in totals.values()),
-                               "standins_s": standins, "peak_mb": max(peaks)}
+                               "standins_s": standins, "startup_s": startup, "peak_mb": max(peaks)}
     if result["spec"]["mode"] == "daily":
         # daily runs that close only daily periods (no month/quarter end), so early and late compare alike
         def daily_only(row: dict[str, Any]) -> bool:
@@ -195,14 +268,30 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
         def cost(row: dict[str, Any]) -> float:
             return sum(t[0] for t in row["timings"].values())
 
-        runs = [(i + 1, cost(r)) for i, r in enumerate(result["days"]) if daily_only(r)]
+        runs = [(i + 1, r) for i, r in enumerate(result["days"]) if r.get("measured", True) and daily_only(r)]
         for label, history in (("after_30_days", 30), ("after_180_days", 180)):
-            near = [c for n, c in runs if abs(n - history) <= 7]
+            near = [r for n, r in runs if abs(n - history) <= 7]
             if near:
-                summary[label] = {"median_s": statistics.median(near), "runs": len(near)}
+                summary[label] = {
+                    "median_s": statistics.median(cost(r) for r in near), "runs": len(near),
+                    "median_cpu_s": statistics.median(sum(t[1] for t in r["timings"].values()) for r in near),
+                    "stages_median_s": {s: statistics.median(r["timings"][s][0] for r in near) for s in STAGES},
+                    "startup_median_s": statistics.median(r.get("startup_s", 0.0) for r in near),
+                    "extract_median_s": {k: statistics.median(r["extract_s"][k] for r in near)
+                                         for k in near[0].get("extract_s", {})},
+                }
         if "after_30_days" in summary and "after_180_days" in summary:
             summary["incremental_ratio"] = summary["after_180_days"]["median_s"] / summary["after_30_days"]["median_s"]
     return summary
+
+
+def day_numbers(text: str) -> set[int]:
+    """"23-37,173-182" -> {23, ..., 37, 173, ..., 182}"""
+    numbers: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        numbers |= set(range(int(first), int(last or first) + 1))
+    return numbers
 
 
 def main() -> None:
@@ -212,9 +301,15 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=1)
     parser.add_argument("--start", default="2025-10-01")
     parser.add_argument("--mode", choices=("daily", "window"), default="daily")
+    parser.add_argument("--measure", type=day_numbers, help="days (1-based) measured in a process of their own, "
+                        "e.g. 23-37,173-182 (default: every day)")
+    parser.add_argument("--history-every", type=int, default=1,
+                        help="days between the long-lived child's runs of the pipeline past the extract")
     parser.add_argument("--dir", help="work directory (default: a new temporary one)")
     parser.add_argument("--out", type=Path, help="write every figure here (JSON)")
     args = parser.parse_args()
+    if args.measure is None:
+        args.measure = set(range(1, args.days + 1))
     result = run(args)
     result["summary"] = summarise(result) | {"answer_key": {"compared": result["answer_key"]["compared"],
                                                              "mismatches": len(result["answer_key"]["mismatches"])}}
