@@ -10,7 +10,8 @@ from disk), then runs two contenders, each in a child process so that its peak m
 (ru_maxrss) is its own:
 
 - ccm: the `cloudtrail.events` extract exactly as the pipeline runs it, one UTC day at a
-  time (`run_extract` over a `LocalArchive`): list, verify every file's SHA-256 against
+  time as `ccm extract --from --to` runs it (`run_extracts` over a `LocalArchive`, each
+  day's lake write overlapping the next day's fetch): list, verify every file's SHA-256 against
   its digest, map the records onto the typed columns with validation, deduplicate by
   eventID, write the day's partition and the manifest;
 - duckdb: DuckDB's own `read_json` over the same files, `unnest(Records)`, `COPY ... TO`
@@ -103,20 +104,23 @@ def run_ccm(archive: str, out: str, days: int) -> dict:
     import pyarrow.parquet  # noqa: F401
 
     from ccm.lake import Lake
+    from ccm.pipeline import midnight_intervals
     from ccm.sources import cloudtrail
-    from ccm.sources.extract import Interval, run_extract
+    from ccm.sources.extract import run_extracts
 
     client = cloudtrail.CloudTrailClient(cloudtrail.Trail(cloudtrail.LocalArchive(Path(archive)),
                                                           ((ACCOUNT, REGION),)))
     lake = Lake(out)
     began = time.perf_counter()
     rows = 0
-    for offset in range(days):
-        day = START + timedelta(days=offset)
-        manifest = run_extract(cloudtrail.EVENTS, Interval(day, day + timedelta(days=1)),
-                               cloudtrail.fetch_events(client), lake)
+    # what `ccm extract cloudtrail.events --from --to` runs: one day at a time, each day's
+    # lake write overlapping the next day's fetch
+    for extracted in run_extracts(cloudtrail.EVENTS, midnight_intervals(START, START + timedelta(days=days)),
+                                  cloudtrail.fetch_events(client), lake):
+        manifest = extracted.manifest
         if manifest.status.value != "complete":
-            raise SystemExit(f"extract of {day:%Y-%m-%d} was {manifest.status.value}: {manifest.quarantine_reasons}")
+            raise SystemExit(f"extract of {manifest.interval_start:%Y-%m-%d} was {manifest.status.value}: "
+                             f"{extracted.error or manifest.quarantine_reasons}")
         rows += manifest.rows_written
     return {"seconds": time.perf_counter() - began, "rows": rows}
 

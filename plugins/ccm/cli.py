@@ -60,14 +60,17 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> N
 @app.command()
 def extract(dataset: str, start: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"])],
             end: Annotated[datetime, typer.Option("--to", formats=["%Y-%m-%d"])]) -> None:
-    """Extract one dataset (e.g. okta.users) for [--from, --to) into the lake."""
-    from ccm.pipeline import extract as extract_step
+    """Extract one dataset (e.g. okta.users) for [--from, --to) into the lake: an event
+    dataset one UTC day at a time, each day with its own manifest."""
+    from ccm.pipeline import extract_days
     from ccm.sources.connections import from_env
 
-    manifest = extract_step(_settings(), dataset, _interval(start, end), _cli_run(), from_env)
-    console.print(f"{manifest.dataset_key}: [bold]{manifest.status.value}[/], {manifest.rows_written} rows, "
-                  f"{manifest.pages} pages, {manifest.quarantined} quarantined → {manifest.relative_path}")
-    if manifest.status.value != "complete":
+    extracted = extract_days(_settings(), dataset, _interval(start, end), _cli_run(), from_env)
+    for manifest, error in ((e.manifest, e.error) for e in extracted):
+        console.print(f"{manifest.dataset_key} {manifest.interval_start:%Y-%m-%d}: [bold]{manifest.status.value}[/], "
+                      f"{manifest.rows_written} rows, {manifest.pages} pages, {manifest.quarantined} quarantined"
+                      + (f": {error}" if error else f" → {manifest.relative_path}"))
+    if any(e.manifest.status.value != "complete" for e in extracted):
         raise typer.Exit(1)
 
 

@@ -15,13 +15,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ccm.config import Settings
-from ccm.constants import ExtractStatus
+from ccm.constants import DatasetKind, ExtractStatus
 from ccm.controls import engine
 from ccm.errors import CcmError
 from ccm.lake import Lake
 from ccm.manifests import ExtractManifest, RunContext
 from ccm.sources.connections import Connection
-from ccm.sources.extract import Interval, run_extract
+from ccm.sources.extract import Extracted, Interval, run_extracts
 from ccm.sources.registry import ALL_DATASETS, get_dataset, source_module
 from ccm.transform import TransformError
 
@@ -40,29 +40,50 @@ def extract(settings: Settings, dataset_key: str, interval: Interval, run: RunCo
     the requested interval.
     """
     dataset = get_dataset(dataset_key)
+    earlier = lookback_intervals(interval, settings.late_data_lookback) if dataset.late_arriving else []
+    *lookback, extracted = _run_extracts(settings, dataset_key, [*earlier, interval], run, resolve, **client_overrides)
+    for again in lookback:  # recorded in its own failed manifest; the interval still ran
+        if again.error is not None:
+            log.error("re-extract of %s %s .. %s failed: %s", dataset_key, again.manifest.interval_start,
+                      again.manifest.interval_end, again.error)
+    if extracted.error is not None:
+        raise extracted.error
+    return extracted.manifest
+
+
+def extract_days(settings: Settings, dataset_key: str, interval: Interval, run: RunContext,
+                 resolve: ConnectionResolver) -> list[Extracted]:
+    """Backfill an event dataset over [start, end) one UTC day at a time, each day complete
+    or not at all with its own manifest (a failed day does not stop the others, and memory
+    holds a day, not the range); a snapshot dataset is observed once."""
+    dataset = get_dataset(dataset_key)
+    days = midnight_intervals(interval.start, interval.end) if dataset.kind is DatasetKind.EVENT else [interval]
+    return _run_extracts(settings, dataset_key, days, run, resolve)
+
+
+def _run_extracts(settings: Settings, dataset_key: str, intervals: list[Interval], run: RunContext,
+                  resolve: ConnectionResolver, **client_overrides: Any) -> list[Extracted]:
+    dataset = get_dataset(dataset_key)
     module = source_module(dataset.source)
     lake = Lake(settings.lake_uri, settings.s3_endpoint_url)
     connection = resolve(module.CONN_ID) if module.CONN_ID else None
     with module.make_client(connection, settings, **client_overrides) as client:
-        fetcher = module.FETCHERS[dataset.name](client)
-        if dataset.late_arriving:
-            for earlier in lookback_intervals(interval, settings.late_data_lookback):
-                try:
-                    run_extract(dataset, earlier, fetcher, lake, run)
-                except Exception as exc:  # recorded in its own failed manifest; the interval still runs
-                    log.error("re-extract of %s %s .. %s failed: %s", dataset_key, earlier.start, earlier.end, exc)
-        return run_extract(dataset, interval, fetcher, lake, run)
+        return run_extracts(dataset, intervals, module.FETCHERS[dataset.name](client), lake, run)
 
 
 def lookback_intervals(interval: Interval, lookback: timedelta) -> list[Interval]:
     """[start - lookback, start) cut at UTC midnights, oldest first."""
+    return midnight_intervals(interval.start - lookback, interval.start)
+
+
+def midnight_intervals(start: datetime, end: datetime) -> list[Interval]:
+    """[start, end) cut at UTC midnights, oldest first."""
     out: list[Interval] = []
-    cursor = interval.start - lookback
-    while cursor < interval.start:
+    cursor = start
+    while cursor < end:
         next_midnight = datetime(cursor.year, cursor.month, cursor.day, tzinfo=UTC) + timedelta(days=1)
-        end = min(next_midnight, interval.start)
-        out.append(Interval(cursor, end))
-        cursor = end
+        out.append(Interval(cursor, min(next_midnight, end)))
+        cursor = out[-1].end
     return out
 
 

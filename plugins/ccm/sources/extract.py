@@ -105,6 +105,25 @@ def _batch_in_interval(dataset: Dataset, interval: Interval, batch: Any, quarant
     return batch.filter(inside)
 
 
+@dataclass
+class Extracted:
+    """One interval's extract: its manifest (always written), and the error if it failed."""
+
+    manifest: ExtractManifest
+    error: Exception | None = None
+
+
+@dataclass
+class _Collected:
+    """An interval fetched and mapped, not yet stored."""
+
+    manifest: ExtractManifest
+    fetch_log: FetchLog
+    started: float
+    table: Any = None  # pyarrow.Table, None when nothing is to be written
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
+
+
 def run_extract(
     dataset: Dataset,
     interval: Interval,
@@ -114,14 +133,58 @@ def run_extract(
     drop_outside_interval: bool = False,
 ) -> ExtractManifest:
     """Fetch, map and store one dataset for one interval; returns the manifest written."""
+    extracted = run_extracts(dataset, [interval], fetch, lake, run, drop_outside_interval)[0]
+    if extracted.error is not None:
+        raise extracted.error
+    return extracted.manifest
+
+
+def run_extracts(
+    dataset: Dataset,
+    intervals: list[Interval],
+    fetch: Fetcher,
+    lake: Lake,
+    run: RunContext | None = None,
+    drop_outside_interval: bool = False,
+) -> list[Extracted]:
+    """One extract per interval (look-back days, a backfill's days), in order, each complete
+    or not at all with its own manifest; a failed interval does not stop the next.
+
+    The lake write of an interval (sort, Parquet, manifest) runs on a writer thread while
+    the next interval is fetched and mapped: the write is single-threaded and would
+    otherwise leave the second core idle for a third of the time. At most one interval
+    waits for the writer, so memory stays two intervals' worth whatever their number;
+    fetchers read their source, never the lake, so the overlap cannot change what they see.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     run = run or RunContext()
-    extract_id = uuid.uuid4().hex
+    out: list[Extracted] = []
+    with ThreadPoolExecutor(1, thread_name_prefix="lake-writer") as writer:
+        writing: Future[Extracted] | None = None
+        for interval in intervals:
+            collected = _collect(dataset, interval, fetch, lake, run, drop_outside_interval)
+            if writing is not None:
+                out.append(writing.result())
+                writing = None
+            if isinstance(collected, Extracted):  # the fetch failed; its manifest is written
+                out.append(collected)
+            else:
+                writing = writer.submit(_store, dataset, interval, lake, collected)
+        if writing is not None:
+            out.append(writing.result())
+    return out
+
+
+def _collect(dataset: Dataset, interval: Interval, fetch: Fetcher, lake: Lake, run: RunContext,
+             drop_outside_interval: bool) -> _Collected | Extracted:
+    """Fetch and map one interval; nothing touches the lake but a failed fetch's manifest."""
     started_at = clock.now()
     started = time.monotonic()
     observed_at = started_at if dataset.kind is DatasetKind.SNAPSHOT else None
     fetch_log = FetchLog()
     manifest = ExtractManifest(
-        extract_id=extract_id, source=dataset.source, dataset=dataset.name, kind=dataset.kind,
+        extract_id=uuid.uuid4().hex, source=dataset.source, dataset=dataset.name, kind=dataset.kind,
         interval_start=interval.start, interval_end=interval.end, status=ExtractStatus.FAILED,
         started_at=started_at, finished_at=started_at, observed_at=observed_at, run=run,
     )
@@ -149,41 +212,58 @@ def run_extract(
                     continue
             rows.append(row)
     except Exception as exc:
-        manifest.error = f"{type(exc).__name__}: {exc}"
-        _finish(manifest, fetch_log, started)
-        write_manifest(lake, manifest)
-        log.error("%s: extract of %s .. %s failed: %s", dataset.key, interval.start, interval.end, manifest.error)
-        raise
+        return _failed(dataset, interval, lake, manifest, fetch_log, started, exc)
 
-    quarantined = fetch_log.rejected + quarantined
-    manifest.quarantined = len(quarantined)
-    manifest.quarantine_reasons = dict(Counter(q["reason"] for q in quarantined).most_common(20))
-    manifest.quarantine_path = lake.quarantine(dataset, extract_id, quarantined)
-    arrived = len(rows) + sum(b.num_rows for b in batches) + len(quarantined)
-    total_mismatch = fetch_log.api_total is not None and fetch_log.api_total != arrived
-    if quarantined or total_mismatch:
-        manifest.status = ExtractStatus.INCOMPLETE
-        if total_mismatch:
-            manifest.notes.append(f"the API reported {fetch_log.api_total} records but {arrived} arrived")
-        log.error("%s: incomplete extract (%s quarantined%s); the lake keeps its previous data for the interval",
-                  dataset.key, len(quarantined), ", total mismatch" if total_mismatch else "")
-    else:
+    collected = _Collected(manifest, fetch_log, started, quarantined=fetch_log.rejected + quarantined)
+    arrived = len(rows) + sum(b.num_rows for b in batches) + len(collected.quarantined)
+    if fetch_log.api_total is not None and fetch_log.api_total != arrived:
+        manifest.notes.append(f"the API reported {fetch_log.api_total} records but {arrived} arrived")
+    elif not collected.quarantined:
         import pyarrow as pa
 
-        table = pa.Table.from_pylist(rows, schema=dataset.arrow_schema)
+        collected.table = pa.Table.from_pylist(rows, schema=dataset.arrow_schema)
         if batches:
-            table = pa.concat_tables([table, *batches])
-        if dataset.kind is DatasetKind.EVENT:
-            manifest.files_written = lake.replace_event_interval(dataset, interval.start, interval.end, table)
+            collected.table = pa.concat_tables([collected.table, *batches])
+    return collected
+
+
+def _store(dataset: Dataset, interval: Interval, lake: Lake, collected: _Collected) -> Extracted:
+    """Write a collected interval: complete (the data, then its manifest) or incomplete
+    (the quarantined records and a manifest saying so; the lake keeps its data)."""
+    manifest = collected.manifest
+    try:
+        manifest.quarantined = len(collected.quarantined)
+        manifest.quarantine_reasons = dict(Counter(q["reason"] for q in collected.quarantined).most_common(20))
+        manifest.quarantine_path = lake.quarantine(dataset, manifest.extract_id, collected.quarantined)
+        if collected.table is None:
+            manifest.status = ExtractStatus.INCOMPLETE
+            log.error("%s: incomplete extract (%s quarantined%s); the lake keeps its previous data for the interval",
+                      dataset.key, manifest.quarantined, ", total mismatch" if manifest.notes else "")
         else:
-            manifest.files_written = lake.append_snapshot(dataset, table)
-        manifest.rows_written = table.num_rows
-        manifest.status = ExtractStatus.COMPLETE
-    _finish(manifest, fetch_log, started)
+            if dataset.kind is DatasetKind.EVENT:
+                manifest.files_written = lake.replace_event_interval(dataset, interval.start, interval.end,
+                                                                     collected.table)
+            else:
+                manifest.files_written = lake.append_snapshot(dataset, collected.table)
+            manifest.rows_written = collected.table.num_rows
+            manifest.status = ExtractStatus.COMPLETE
+    except Exception as exc:
+        return _failed(dataset, interval, lake, manifest, collected.fetch_log, collected.started, exc)
+    _finish(manifest, collected.fetch_log, collected.started)
     write_manifest(lake, manifest)
     log.info("%s: %s, %s rows, %s pages, %s quarantined", dataset.key, manifest.status.value,
              manifest.rows_written, manifest.pages, manifest.quarantined)
-    return manifest
+    return Extracted(manifest)
+
+
+def _failed(dataset: Dataset, interval: Interval, lake: Lake, manifest: ExtractManifest, fetch_log: FetchLog,
+            started: float, exc: Exception) -> Extracted:
+    manifest.status = ExtractStatus.FAILED
+    manifest.error = f"{type(exc).__name__}: {exc}"
+    _finish(manifest, fetch_log, started)
+    write_manifest(lake, manifest)
+    log.error("%s: extract of %s .. %s failed: %s", dataset.key, interval.start, interval.end, manifest.error)
+    return Extracted(manifest, exc)
 
 
 def _finish(manifest: ExtractManifest, fetch_log: FetchLog, started: float) -> None:

@@ -213,3 +213,22 @@ def test_a_day_whose_objects_expired_fails_and_keeps_the_lake(day1, trail, setti
         run(settings, trail, dataset=dataset)
     assert read_manifests(Lake(settings.lake_uri))[-1].status is ExtractStatus.FAILED
     assert lake_state(settings) == before
+
+
+def test_a_backfill_is_one_complete_extract_per_day_equal_to_the_daily_runs(day1, trail, settings, tmp_path):
+    """`ccm extract cloudtrail.events --from --to`: each UTC day its own manifest, and the
+    lake exactly as two daily runs leave it."""
+    from ccm.pipeline import extract_days
+
+    trail.log_file([event("e-0002", "2025-10-02T12:00:00Z")], "2025-10-02T12:05:00Z", "noon")
+    trail.digests("2025-10-02T02:00:00Z", "2025-10-03T02:00:00Z")
+    assert run(settings, trail, DAY2).status is ExtractStatus.COMPLETE
+    daily = lake_state(settings)
+    backfill = settings.with_overrides(data_dir=tmp_path / "backfill", lake_uri=str(tmp_path / "backfill" / "lake"))
+    extracted = extract_days(backfill, "cloudtrail.events", Interval(DAY1.start, DAY2.end), RunContext(),
+                             lambda _conn_id: trail.connection())
+    assert [(e.manifest.interval_start, e.manifest.interval_end) for e in extracted] == \
+        [(DAY1.start, DAY1.end), (DAY2.start, DAY2.end)]
+    assert [e.manifest.status for e in extracted] == [ExtractStatus.COMPLETE] * 2
+    assert {p: b for p, b in lake_state(backfill).items() if "/manifests/" not in p} == \
+        {p: b for p, b in daily.items() if "/manifests/" not in p}
