@@ -221,9 +221,10 @@ def _collect(dataset: Dataset, interval: Interval, fetch: Fetcher, lake: Lake, r
     elif not collected.quarantined:
         import pyarrow as pa
 
-        collected.table = pa.Table.from_pylist(rows, schema=dataset.arrow_schema)
-        if batches:
-            collected.table = pa.concat_tables([collected.table, *batches])
+        try:
+            collected.table = pa.concat_tables([pa.Table.from_pylist(rows, schema=dataset.arrow_schema), *batches])
+        except (pa.ArrowException, ValueError, TypeError) as exc:  # rows that passed to_row but do not fit
+            return _failed(dataset, interval, lake, manifest, fetch_log, started, exc)
     return collected
 
 
