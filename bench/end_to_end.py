@@ -81,6 +81,7 @@ def worker(connection: Any, data_dir: str, exceptions: str) -> None:
 
     gx_runner.SuiteRunner.validate = timed_validate  # the engine looks it up on the class
     extract_seconds: dict[str, float] = {}  # wall seconds per dataset, to name what grows
+    extract_peak_mb: dict[str, float] = {}  # the process's peak after each dataset: where it jumps
     extract = pipeline.extract
 
     def timed_extract(settings, key, *args, **kwargs):
@@ -89,6 +90,7 @@ def worker(connection: Any, data_dir: str, exceptions: str) -> None:
             return extract(settings, key, *args, **kwargs)
         finally:
             extract_seconds[key] = time.perf_counter() - wall
+            extract_peak_mb[key] = _peak_mb()
 
     pipeline.extract = timed_extract  # extract_day looks it up on the module at each call
     connection.send("ready")
@@ -113,6 +115,7 @@ def worker(connection: Any, data_dir: str, exceptions: str) -> None:
             reply["rows"] = sum(m.rows_written for m in manifests)
             reply["incomplete"] = [m.dataset_key for m in manifests if m.status.value != "complete"]
             reply["extract_s"] = dict(extract_seconds)
+            reply["extract_peak_mb"] = dict(extract_peak_mb)
         else:
             planned = stage("plan", timings, pipeline.plan, settings, interval, run)
             stage("dbt", timings, pipeline.transform, settings, run)
