@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/end_to_end.py [--employees 300] [--days 182] [--scale 1]
                                          [--mode daily|window] [--measure 23-37,173-182]
-                                         [--history-every 7] [--dir DIR] [--out FILE.json]
+                                         [--history-every 7] [--profile 22,172]
+                                         [--dir DIR] [--out FILE.json]
 
 The demo company is generated and served by its stand-ins in this process; the pipeline
 runs in child processes (so their peak memory, ru_maxrss, is their own and not the moto
@@ -27,6 +28,11 @@ Stages: extract, plan, dbt (transform), gx (the control tests: `SuiteRunner.vali
 including GX's result store and the Data Docs page), evidence (the rest of evaluate:
 populations, records, copied manifests, ledger, Data Docs index), publish. The stand-ins'
 own work (delivering CloudTrail files into moto) is reported apart as `standins`.
+
+`--profile` days run like measured days with each stage under cProfile, the profiles
+written to `<dir>/profiles/day-NNN-<stage>.pstats` (to see what a stage spends more time on
+late in the window than early); their figures are kept but left out of the medians, as
+profiling slows Python code unevenly.
 
 Prints a summary and writes every figure to `--out` (JSON; `<out>.partial.json` after
 every day). Results: docs/benchmarks.md.
@@ -95,9 +101,19 @@ def worker(connection: Any, data_dir: str, exceptions: str) -> None:
     pipeline.extract = timed_extract  # extract_day looks it up on the module at each call
     connection.send("ready")
 
+    profile_to: str | None = None  # a path prefix: profile each stage of this request there
+
     def stage(name: str, timings: dict, work, *args) -> Any:
+        import cProfile
+
+        profiler = cProfile.Profile() if profile_to else None
         wall, cpu = time.perf_counter(), time.process_time()
+        if profiler:
+            profiler.enable()
         value = work(*args)
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(f"{profile_to}-{name}.pstats")
         timings[name] = [time.perf_counter() - wall, time.process_time() - cpu]
         return value
 
@@ -105,7 +121,7 @@ def worker(connection: Any, data_dir: str, exceptions: str) -> None:
         request = connection.recv()
         if request is None:
             break
-        kind, start, end = request
+        kind, start, end, profile_to = request
         interval = Interval(as_utc(start), as_utc(end))
         run = RunContext(dag_id="bench", run_id=f"bench__{start:%Y-%m-%d}__{kind}")
         timings: dict[str, list[float]] = {}
@@ -145,8 +161,8 @@ class Child:
         self.connection.recv()  # "ready": the interpreter started and the pipeline imported
         self.startup_s = time.perf_counter() - wall
 
-    def request(self, kind: str, start: date, end: date) -> dict[str, Any]:
-        self.connection.send((kind, start, end))
+    def request(self, kind: str, start: date, end: date, profile_to: Path | None = None) -> dict[str, Any]:
+        self.connection.send((kind, start, end, str(profile_to) if profile_to else None))
         return self.connection.recv()
 
     def close(self) -> None:
@@ -181,7 +197,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         os.environ.update(standins.connection_env())
         os.environ["CCM_CLOCK_FILE"] = str(demo_dir / CLOCK_FILE)
         env = {**os.environ, "CCM_DATA_DIR": str(root / "var"), "CCM_INBOX_URI": str(root / "var" / "inbox")}
-        measured = args.measure if args.mode == "daily" else set()
+        profiled = args.profile if args.mode == "daily" else set()
+        measured = (args.measure | profiled) if args.mode == "daily" else set()
+        (root / "profiles").mkdir(parents=True, exist_ok=True)
         history: Child | None = None
         pending: date | None = None  # first history day not evaluated yet
 
@@ -205,10 +223,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 if history is not None:
                     history.close()
                     history = None
+                profile_to = root / "profiles" / f"day-{number:03d}" if number in profiled else None
                 with Child(root, demo_dir) as child:
-                    row = {"day": f"{day:%Y-%m-%d}", "measured": True, "standins_s": delivered,
-                           "startup_s": child.startup_s, **child.request("extract", day, following)}
-                    evaluated = child.request("evaluate", day, following)
+                    row = {"day": f"{day:%Y-%m-%d}", "measured": True, "profiled": profile_to is not None,
+                           "standins_s": delivered, "startup_s": child.startup_s,
+                           **child.request("extract", day, following, profile_to)}
+                    evaluated = child.request("evaluate", day, following, profile_to)
                     row["timings"] |= evaluated.pop("timings")
                     row |= evaluated
             else:
@@ -271,7 +291,8 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
         def cost(row: dict[str, Any]) -> float:
             return sum(t[0] for t in row["timings"].values())
 
-        runs = [(i + 1, r) for i, r in enumerate(result["days"]) if r.get("measured", True) and daily_only(r)]
+        runs = [(i + 1, r) for i, r in enumerate(result["days"])
+                if r.get("measured", True) and not r.get("profiled") and daily_only(r)]
         for label, history in (("after_30_days", 30), ("after_180_days", 180)):
             near = [r for n, r in runs if abs(n - history) <= 7]
             if near:
@@ -308,6 +329,8 @@ def main() -> None:
                         "e.g. 23-37,173-182 (default: every day)")
     parser.add_argument("--history-every", type=int, default=1,
                         help="days between the long-lived child's runs of the pipeline past the extract")
+    parser.add_argument("--profile", type=day_numbers, default=set(),
+                        help="days run like measured ones with every stage under cProfile, left out of the medians")
     parser.add_argument("--dir", help="work directory (default: a new temporary one)")
     parser.add_argument("--out", type=Path, help="write every figure here (JSON)")
     args = parser.parse_args()
