@@ -157,3 +157,45 @@ def test_delivery_follows_the_clock_forwards_and_back(demo_dir, small_spec, moto
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     assert gzip.decompress(body) == cloudtrail.read_content(demo_dir, next(d for d in deliveries if d.key == key))
     standin.advance_to(demo_dir, first, {})  # no AWS connection: nothing to do, no error
+
+
+
+def test_removed_files_leave_no_versions_in_a_versioned_bucket(demo_dir, small_spec, moto_endpoint, monkeypatch):
+    """The world's log archive bucket is versioned: a file the expiry removes, or the clock
+    withdraws, goes with every version (even one a test wrote over it), so that moto does
+    not keep, and walk on every listing, each file ever delivered behind a delete marker."""
+    import boto3
+
+    bucket = aws_org.log_archive_bucket(small_spec.seed) + "-versioned-test"
+    env = {"AIRFLOW_CONN_AWS_DEFAULT": json.dumps({
+        "login": "AKIATESTCLOUDTRAIL01", "password": "test-secret",
+        "extra": {"endpoint_url": moto_endpoint, "region_name": "us-east-1", "cloudtrail_bucket": bucket}})}
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1",
+                      aws_access_key_id="AKIATESTCLOUDTRAIL01", aws_secret_access_key="test-secret")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    expiry = timedelta(hours=23)  # the window is short: a day's move expires files
+    monkeypatch.setattr(standin, "LOG_ARCHIVE_EXPIRY", expiry)
+    deliveries = cloudtrail.load_deliveries(demo_dir)
+
+    def versions() -> dict[str, int]:  # key -> versions and delete markers under AWSLogs/
+        found: dict[str, int] = {}
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix="AWSLogs/"):
+            for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                found[item["Key"]] = found.get(item["Key"], 0) + 1
+        return found
+
+    def present(moment) -> dict[str, int]:  # delivered and not expired: one version each
+        return {d.key: 1 for d in deliveries if moment - expiry < parse(d.deliver_at) <= moment}
+
+    first = small_spec.observation_time(small_spec.window_start + timedelta(days=1))
+    second = first + timedelta(days=1)
+    standin.advance_to(demo_dir, first, env)
+    standin.advance_to(demo_dir, second, env)  # the first day's files expire
+    assert versions() == present(second) and set(present(first)) - set(present(second))
+    rewritten = sorted(set(present(second)) - set(present(first)))[0]
+    s3.put_object(Bucket=bucket, Key=rewritten, Body=b"rewritten")  # as the fault tests do: a second version
+    standin.advance_to(demo_dir, first, env)  # the clock moves back: later files are withdrawn
+    assert versions() == present(first)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="AWSLogs/")
+    assert {o["Key"] for page in pages for o in page.get("Contents", [])} == set(present(first))

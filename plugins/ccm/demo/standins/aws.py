@@ -16,6 +16,9 @@ because only it knows which access key id AWS (moto) gave each of the world's ke
 The connection carries the endpoint, region, the accounts to audit (each through the
 `ccm-audit` role, which moto honours across accounts via STS) and the organisation
 trail's bucket.
+
+moto is patched where the stand-in starts it (`aws_moto.patch_moto`) so that a request
+costs the same however long the demo has run; no answer changes.
 """
 
 from __future__ import annotations
@@ -69,8 +72,10 @@ class AwsStandin:
         from werkzeug.serving import make_server
 
         from ccm.demo.standins.aws_front import Front
+        from ccm.demo.standins.aws_moto import patch_moto
         from ccm.demo.standins.aws_reconcile import Reconciler
 
+        patch_moto()
         app = DomainDispatcherApplication(create_backend_app)
         internal = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
         self._serve(internal)

@@ -8,10 +8,15 @@ its neighbours, and moving the clock back removes what was delivered after it, s
 re-run of an earlier day sees what that day's run saw.
 
 The bucket carries a lifecycle rule expiring log and digest files `LOG_ARCHIVE_EXPIRY`
-after delivery, as a log archive whose long-term copy is the lake: S3 would delete them,
-moto only stores the rule, so the stand-in removes them itself. Besides being a common
-setup, it keeps moto's bucket about a month's objects in size whatever the window (moto
-still answers a prefix listing by walking its key store, where S3 indexes prefixes).
+after delivery, and their noncurrent versions a day later, as a log archive whose
+long-term copy is the lake: S3 would delete them, moto only stores the rule, so the
+stand-in removes them itself. The world's log archive bucket is versioned, so a plain
+DeleteObject would only hide a file behind a delete marker: moto would keep every file
+ever delivered (and its bytes) and walk them all on each listing. An expired file is
+removed with its versions (DeleteObjects by version id), as the rule would a day later,
+and so is a file withdrawn because the clock moved back (it was never delivered at that
+moment). moto's bucket stays about a month's objects in size whatever the window;
+nothing the pipeline reads (ListObjectsV2, GetObject) tells this apart from S3.
 
 Incremental: the bucket keeps a marker object with the moment it was last advanced to,
 and each advance only puts (or deletes) the objects that differ between the two moments,
@@ -35,6 +40,7 @@ log = logging.getLogger(__name__)
 
 MARKER_KEY = "_ccm-standin/cloudtrail-delivered-until"  # outside AWSLogs/: the pipeline never lists it
 LOG_ARCHIVE_EXPIRY = timedelta(days=35)  # a month of late-data re-runs and backfills, with margin
+MAX_REMOVAL_ROUNDS = 10  # versions of one key the stand-in removes (it puts one; tests may add a few)
 _cache: dict[tuple[str, float], list[world.Delivery]] = {}
 
 
@@ -81,7 +87,47 @@ def _create_bucket(client: Any, bucket: str) -> None:
     client.create_bucket(Bucket=bucket)
     client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [{
         "ID": "expire-log-archive", "Status": "Enabled", "Filter": {"Prefix": "AWSLogs/"},
-        "Expiration": {"Days": LOG_ARCHIVE_EXPIRY.days}}]})
+        "Expiration": {"Days": LOG_ARCHIVE_EXPIRY.days}, "NoncurrentVersionExpiration": {"NoncurrentDays": 1}}]})
+
+
+def _current_version(client: Any, bucket: str, key: str) -> tuple[str, str | None] | None:
+    """(key, version id) of the object's current version (None in a bucket never
+    versioned), or None when the key shows no object."""
+    try:
+        return key, client.head_object(Bucket=bucket, Key=key).get("VersionId")
+    except client.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+            return None
+        raise
+
+
+def _remove(client: Any, bucket: str, keys: list[str], pool: ThreadPoolExecutor) -> None:
+    """Remove `keys` from the bucket with every version: delete each current version by
+    its id until no key shows an object (an older version becomes current when a newer one
+    is deleted; in a bucket never versioned the first round removes the object)."""
+    for _ in range(MAX_REMOVAL_ROUNDS):
+        current = [found for found in pool.map(lambda key: _current_version(client, bucket, key), keys) if found]
+        if not current:
+            return
+        for start in range(0, len(current), 1000):  # DeleteObjects takes up to 1000 keys
+            objects = [{"Key": key, "VersionId": version} if version else {"Key": key}
+                       for key, version in current[start:start + 1000]]
+            errors = client.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True}).get("Errors")
+            if errors:
+                raise RuntimeError(f"cloudtrail stand-in: cannot delete from s3://{bucket}: {errors[:5]}")
+        keys = _still_listed(client, bucket, [key for key, _ in current])
+    if keys:
+        raise RuntimeError(f"cloudtrail stand-in: {len(keys)} objects of s3://{bucket} keep older versions, e.g. {keys[0]}")
+
+
+def _still_listed(client: Any, bucket: str, keys: list[str]) -> list[str]:
+    """Those of `keys` a listing of their directories still shows."""
+    wanted = set(keys)
+    listed: set[str] = set()
+    for directory in sorted({key.rsplit("/", 1)[0] + "/" for key in keys}):
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=directory):
+            listed.update(item["Key"] for item in page.get("Contents", []) if item["Key"] in wanted)
+    return sorted(listed)
 
 
 def advance_to(demo_dir: Path, moment: datetime, env: dict[str, str]) -> None:
@@ -109,12 +155,9 @@ def advance_to(demo_dir: Path, moment: datetime, env: dict[str, str]) -> None:
     def put(delivery: world.Delivery) -> None:
         client.put_object(Bucket=bucket, Key=delivery.key, Body=world.read_object(demo_dir, delivery))
 
-    def delete(delivery: world.Delivery) -> None:
-        client.delete_object(Bucket=bucket, Key=delivery.key)
-
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(put, puts))
-        list(pool.map(delete, deletes))
+        _remove(client, bucket, sorted({d.key for d in deletes}), pool)
     client.put_object(Bucket=bucket, Key=MARKER_KEY, Body=_stamp(moment).encode())
     log.info("cloudtrail stand-in: %s delivered, %s withdrawn or expired, bucket at %s",
              len(puts), len(deletes), _stamp(moment))

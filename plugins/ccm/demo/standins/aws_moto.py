@@ -1,0 +1,155 @@
+"""Patches of the stand-in's in-process moto that keep a request's cost independent of how
+long the demo has run. Neither changes an answer.
+
+- Dispatch: moto's server finds the service of every request by listing its own package
+  directory (`moto.backends.list_of_moto_modules`, ~170 `listdir`/`isdir` calls) under
+  the dispatcher's global lock, so concurrent requests queue behind file system calls.
+  The directory does not change while moto runs: it is listed once.
+- S3 listing by prefix: moto's `S3Backend.list_objects` (behind ListObjects and
+  ListObjectsV2) walks every key of the bucket, including every key a delete marker
+  hides, to keep those under the prefix, and a ListObjectsV2 page walks them all again;
+  listing one day of CloudTrail files cost time in proportion to the whole log archive.
+  Real S3 lists a prefix in time independent of the bucket's other keys. Here a bucket's
+  key store also keeps its key names sorted (`PrefixIndexedKeyStore`), and a listing
+  with a prefix hands moto's own `list_objects` a view of the bucket holding only the
+  keys under that prefix: moto's code still filters, sorts, pages and groups by
+  delimiter, so order, MaxKeys, ContinuationToken, StartAfter and
+  Delimiter/CommonPrefixes are moto's own (tests/unit/aws/test_aws_moto.py compares).
+
+moto is imported only when the patches are applied: this module is imported wherever
+the stand-ins are discovered, moto costs half a second to import, and only the process
+serving the stand-in needs it.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from bisect import bisect_left
+from typing import Any
+
+_LOCK = threading.Lock()  # the sorted names of every indexed store (one lock: they are seldom contended)
+
+
+def patch_moto() -> None:
+    """Apply both patches to this process's moto (idempotent). Buckets created afterwards
+    get the indexed key store; the stand-in resets moto right after, so all of its do."""
+    import moto.backends
+    import moto.s3.models as s3_models
+
+    with _LOCK:
+        if not hasattr(moto.backends.list_of_moto_modules, "cache_info"):
+            moto.backends.list_of_moto_modules = _listed_once(moto.backends.list_of_moto_modules)
+        store = indexed_store_class()
+        s3_models._VersionedKeyStore = store  # the name FakeBucket.__init__ builds its key store from
+        if not getattr(s3_models.S3Backend.list_objects, "prefix_indexed", False):
+            s3_models.S3Backend.list_objects = _prefix_indexed(s3_models.S3Backend.list_objects, store,
+                                                               s3_models.FakeTableStorageBucket)
+
+
+def _listed_once(list_of_moto_modules: Any) -> Any:
+    @functools.cache
+    def listed() -> tuple[str, ...]:
+        return tuple(list_of_moto_modules())
+
+    return listed
+
+
+@functools.cache
+def indexed_store_class() -> type:
+    """`PrefixIndexedKeyStore`: moto's S3 key store (key -> versions) that also keeps its
+    key names in a sorted list.
+
+    moto changes a bucket's store through `__setitem__`, `setlist` and `pop`; those, and
+    the dict's `__delitem__` and `clear`, keep the list in step. `items_under` reads the
+    versions from the store itself, so a name the list kept by mistake could not show a
+    key the bucket does not hold."""
+    from moto.s3.utils import _VersionedKeyStore
+
+    class PrefixIndexedKeyStore(_VersionedKeyStore):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._names: list[str] = sorted(dict.keys(self))
+
+        def _add_name(self, key: str) -> None:
+            with _LOCK:
+                at = bisect_left(self._names, key)
+                if at == len(self._names) or self._names[at] != key:
+                    self._names.insert(at, key)
+
+        def _drop_name(self, key: str) -> None:
+            with _LOCK:
+                at = bisect_left(self._names, key)
+                if at < len(self._names) and self._names[at] == key and not dict.__contains__(self, key):
+                    del self._names[at]
+
+        def __setitem__(self, key: str, value: Any) -> Any:
+            super().__setitem__(key, value)
+            self._add_name(key)
+
+        def setlist(self, key: Any, list_: Any) -> Any:
+            super().setlist(key, list_)
+            self._add_name(key)
+
+        def pop(self, key: str) -> None:  # type: ignore[override]
+            super().pop(key)
+            self._drop_name(key)
+
+        def __delitem__(self, key: str) -> None:
+            super().__delitem__(key)
+            self._drop_name(key)
+
+        def clear(self) -> None:
+            super().clear()
+            with _LOCK:
+                self._names.clear()
+
+        def items_under(self, prefix: str) -> list[tuple[str, Any]]:
+            """(name, latest version) of the keys starting with `prefix`, in name order:
+            what moto's `items()` yields for them, found by bisection instead of a walk."""
+            with _LOCK:
+                names = self._names
+                start = end = bisect_left(names, prefix)
+                while end < len(names) and names[end].startswith(prefix):
+                    end += 1
+                under = names[start:end]
+            items = []
+            for name in under:
+                versions = self.getlist(name)
+                if versions:
+                    items.append((name, versions[-1]))
+            return items
+
+    return PrefixIndexedKeyStore
+
+
+class _KeysUnder:
+    """The part of a bucket's key store under a prefix, as moto's `list_objects` reads it."""
+
+    def __init__(self, store: Any, prefix: str) -> None:
+        self._store, self._prefix = store, prefix
+
+    def items(self) -> list[tuple[str, Any]]:
+        return self._store.items_under(self._prefix)
+
+
+class _BucketUnder:
+    """A bucket whose `keys` are only those under a prefix; everything else is the bucket's."""
+
+    def __init__(self, bucket: Any, prefix: str) -> None:
+        self._bucket = bucket
+        self.keys = _KeysUnder(bucket.keys, prefix)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._bucket, name)
+
+
+def _prefix_indexed(list_objects: Any, store: type, table_bucket: type) -> Any:
+    @functools.wraps(list_objects)
+    def patched(self: Any, bucket: Any, prefix: str | None, *args: Any, **kwargs: Any) -> Any:
+        if prefix and isinstance(bucket.keys, store) and not isinstance(bucket, table_bucket):
+            bucket = _BucketUnder(bucket, prefix)
+        return list_objects(self, bucket, prefix, *args, **kwargs)
+
+    patched.prefix_indexed = True  # type: ignore[attr-defined]
+    return patched
