@@ -97,8 +97,17 @@ class Lake:
     def list_files(self, relative_dir: str) -> list[str]:
         selector = pafs.FileSelector(self._abs(relative_dir), allow_not_found=True, recursive=True)
         infos = self.fs.get_file_info(selector)
+        # the listings grow with history (manifests: every dataset, every day): a path under
+        # the root is cut after it rather than given to relpath, which costs several times more
+        prefix = self.root.rstrip("/") + "/"
+
+        def relative(path: str) -> str:
+            if path.startswith(prefix) and posixpath.normpath(path) == path:
+                return path[len(prefix):]
+            return posixpath.relpath(path, self.root)
+
         return sorted(
-            posixpath.relpath(info.path, self.root)
+            relative(info.path)
             for info in infos
             if info.type == pafs.FileType.File and not posixpath.basename(info.path).startswith(".")
         )

@@ -8,6 +8,8 @@ and the population file of each result in the evidence store.
 from __future__ import annotations
 
 import os
+import posixpath
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,29 @@ from ccm.warehouse import connect, ensure_schema
 def templates() -> Environment:
     return Environment(loader=PackageLoader("ccm", "templates"), autoescape=select_autoescape(["html", "j2"]),
                        trim_blocks=True, lstrip_blocks=True)
+
+
+def relative_linker(root: Path | str, out_dir: Path | str) -> Callable[[str], str]:
+    """`os.path.relpath(root / relative, out_dir)` for many `relative` paths under one root.
+
+    The pages link every result's files, a few per control-period, so a link must not cost
+    a path parse and a `relpath` each (that grew the publish step with every day of
+    history): the root's own relative path is computed once and a clean relative path (no
+    `.` or `..` parts, no doubled or outer slashes) is appended to it. Anything else, or an
+    `out_dir` inside `root` (where a relative path's first parts could cancel out_dir's),
+    takes `os.path.relpath` itself, so the result is always the same.
+    """
+    root_abs, out_abs = os.path.abspath(root), os.path.abspath(out_dir)
+    prefix = os.path.relpath(root_abs, out_abs)
+    fast = not out_abs.startswith(root_abs.rstrip("/") + "/")
+
+    def link(relative: str) -> str:
+        if fast and relative not in (".", "..") and not relative.startswith(("/", "../")) \
+                and posixpath.normpath(relative) == relative:
+            return relative if prefix == "." else f"{prefix}/{relative}"
+        return os.path.relpath(Path(root) / relative, out_dir)
+
+    return link
 
 
 def current_results(settings: Settings) -> list[dict[str, Any]]:
@@ -41,12 +66,13 @@ def write_index(settings: Settings) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     catalog = load_catalog(settings.controls_path)
     rows = current_results(settings)
-    evidence_root = Path(settings.evidence_uri) if not settings.evidence_uri.startswith("s3://") else None
+    evidence_link = None if settings.evidence_uri.startswith("s3://") else \
+        relative_linker(Path(settings.evidence_uri), out_dir)
 
     def link(relative: str | None) -> str | None:
-        if not relative or evidence_root is None:
+        if not relative or evidence_link is None:
             return None
-        return os.path.relpath(evidence_root / relative, out_dir)
+        return evidence_link(relative)
 
     for row in rows:
         row["docs_href"] = link(row["data_docs_path"])

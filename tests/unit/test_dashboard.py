@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 
+import pytest
+
 from ccm.config import Settings
 from ccm.metrics import dashboard
 from ccm.metrics.dashboard import DashboardData, build_heatmap, build_sparklines
@@ -117,3 +119,20 @@ def test_an_annual_period_reaching_back_before_monitoring_is_clipped_to_the_axis
     assert annual.x == 0 and "2025-01-01 to 2025-12-31" in annual.title
     last_day = next(r for r in heatmap.rows if r.control_id == "iam_daily").cells[91]  # 2025-12-31
     assert abs(annual.x + annual.width - (last_day.x + last_day.width)) < 0.01
+
+
+@pytest.mark.parametrize("root, out_dir", [
+    ("/data/evidence", "/data/reports"), ("/data/evidence", "/data/evidence"), ("/data", "/data/reports"),
+    ("/data/evidence/", "/elsewhere/deep/reports"), ("/", "/data/reports"), ("/data/reports/evidence", "/data/reports"),
+    ("relative/evidence", "relative/reports"), ("/data/./evidence", "/data/reports/"),
+])
+def test_links_are_what_relpath_gives_for_any_relative_path(root, out_dir):
+    """The pages compute thousands of links from one root: the shortcut must equal relpath."""
+    import os
+
+    from ccm.report import relative_linker
+
+    link = relative_linker(root, out_dir)
+    for relative in ("evaluations/c/2025-01-01/v001.json", "gx/docs/index.html", "reports/x.html", "x", ".", "..",
+                     "../x", "a/../b", "a/./b", "a//b", "a/b/", "/abs/path", "reports", "reports/", "./x"):
+        assert link(relative) == os.path.relpath(os.path.join(root, relative), out_dir), (root, out_dir, relative)

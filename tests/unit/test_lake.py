@@ -66,3 +66,13 @@ def test_no_temporary_files_are_left_behind(tmp_path):
     lake = Lake(str(tmp_path))
     lake.replace_event_interval(EVENTS, t(1), t(2), rows(("a", t(1, 1))))
     assert not [p for p in tmp_path.rglob("*") if p.name.startswith(".tmp")]
+
+
+def test_listing_gives_paths_relative_to_the_root_sorted_without_hidden_files(tmp_path):
+    lake = Lake(str(tmp_path / "lake") + "/")
+    for relative in ("manifests/okta/users/b.json", "manifests/okta/users/a.json", "manifests/.tmp-x", "raw/f"):
+        lake.write_bytes(relative, b"{}")
+    assert lake.list_files("manifests") == ["manifests/okta/users/a.json", "manifests/okta/users/b.json"]
+    assert lake.list_files("") == ["manifests/okta/users/a.json", "manifests/okta/users/b.json", "raw/f"]
+    assert Lake(str(tmp_path / "lake" / ".." / "lake")).list_files("raw") == ["raw/f"]
+    assert lake.list_files("nothing") == []

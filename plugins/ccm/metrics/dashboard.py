@@ -414,12 +414,16 @@ def summary(data: DashboardData) -> dict[str, Any]:
 # rendering -----------------------------------------------------------------------------
 
 def _linker(settings: Settings, out_dir: Path) -> Any:
-    evidence_root = None if settings.evidence_uri.startswith("s3://") else Path(settings.evidence_uri).resolve()
+    from ccm.report import relative_linker
+
+    # one link per heatmap cell: the roots are resolved once, not per link
+    evidence_link = None if settings.evidence_uri.startswith("s3://") else \
+        relative_linker(Path(settings.evidence_uri).resolve(), out_dir.resolve())
 
     def link(relative: str | None) -> str | None:
-        if not relative or evidence_root is None:
+        if not relative or evidence_link is None:
             return None
-        return Path(os.path.relpath(evidence_root / relative, out_dir.resolve())).as_posix()
+        return evidence_link(relative)  # relpath is normalised: as posix as Path(...).as_posix()
 
     return link
 
