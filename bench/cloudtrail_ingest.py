@@ -7,7 +7,7 @@ For each file count N it writes N gzip CloudTrail log files (`{"Records": [...]}
 rendered by the demo world's generator) in the S3 layout under a local directory, with
 the hourly digests CloudTrail would deliver beside them (no moto: the archive is read
 from disk), then runs two contenders, each in a child process so that its peak memory
-(ru_maxrss) is its own:
+(VmHWM, bench/peak_memory.py) is its own:
 
 - ccm: the `cloudtrail.events` extract exactly as the pipeline runs it, one UTC day at a
   time as `ccm extract --from --to` runs it (`run_extracts` over a `LocalArchive`, each
@@ -145,11 +145,13 @@ def run_duckdb(archive: str, out: str, days: int) -> dict:
 def child(contender: str, archive: str, out: str, days: int) -> None:
     import resource
 
+    from peak_memory import peak_mb
+
     before = resource.getrusage(resource.RUSAGE_SELF)
     result = (run_ccm if contender == "ccm" else run_duckdb)(archive, out, days)
     after = resource.getrusage(resource.RUSAGE_SELF)
     result["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    result["peak_rss_mb"] = after.ru_maxrss / 1024
+    result["peak_rss_mb"] = peak_mb()
     print("RESULT " + json.dumps(result), flush=True)
 
 

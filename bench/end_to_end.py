@@ -6,7 +6,7 @@
                                          [--dir DIR] [--out FILE.json]
 
 The demo company is generated and served by its stand-ins in this process; the pipeline
-runs in child processes (so their peak memory, ru_maxrss, is their own and not the moto
+runs in child processes (so their peak memory, VmHWM, is their own and not the moto
 server's, which keeps the delivered CloudTrail files of the last 35 days in memory). For
 every day of the window the simulated clock moves to the scheduled run's moment and a
 child extracts the datasets the control matrix needs; then:
@@ -44,7 +44,6 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import resource
 import statistics
 import sys
 import tempfile
@@ -57,7 +56,9 @@ STAGES = ("extract", "plan", "dbt", "gx", "evidence", "publish")
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from peak_memory import peak_mb  # beside this script (on sys.path in the spawned children too)
+
+    return peak_mb()
 
 
 def worker(connection: Any, data_dir: str, exceptions: str) -> None:
