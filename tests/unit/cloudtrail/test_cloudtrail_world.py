@@ -127,15 +127,21 @@ def test_incidents_fit_short_windows_on_distinct_days():
             assert plan.root_expired[1] >= plan.root_expired[0] + 2 and plan.mfa_expired[1] >= plan.mfa_expired[0] + 2
 
 
-def test_delivery_follows_the_clock_forwards_and_back(demo_dir, small_spec, moto_endpoint):
+def _trail_connection(moto_endpoint: str, bucket: str):
+    """The aws_default connection (as the environment) naming `bucket` as the trail's, and an S3 client of moto."""
     import boto3
 
-    bucket = aws_org.log_archive_bucket(small_spec.seed) + "-standin-test"
     env = {"AIRFLOW_CONN_AWS_DEFAULT": json.dumps({
         "login": "AKIATESTCLOUDTRAIL01", "password": "test-secret",
         "extra": {"endpoint_url": moto_endpoint, "region_name": "us-east-1", "cloudtrail_bucket": bucket}})}
     s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1",
                       aws_access_key_id="AKIATESTCLOUDTRAIL01", aws_secret_access_key="test-secret")
+    return env, s3
+
+
+def test_delivery_follows_the_clock_forwards_and_back(demo_dir, small_spec, moto_endpoint):
+    bucket = aws_org.log_archive_bucket(small_spec.seed) + "-standin-test"
+    env, s3 = _trail_connection(moto_endpoint, bucket)
     deliveries = cloudtrail.load_deliveries(demo_dir)
 
     def present() -> set[str]:
@@ -159,19 +165,13 @@ def test_delivery_follows_the_clock_forwards_and_back(demo_dir, small_spec, moto
     standin.advance_to(demo_dir, first, {})  # no AWS connection: nothing to do, no error
 
 
-
 def test_removed_files_leave_no_versions_in_a_versioned_bucket(demo_dir, small_spec, moto_endpoint, monkeypatch):
     """The world's log archive bucket is versioned: a file the expiry removes, or the clock
     withdraws, goes with every version (even one a test wrote over it), so that moto does
     not keep, and walk on every listing, each file ever delivered behind a delete marker."""
-    import boto3
 
     bucket = aws_org.log_archive_bucket(small_spec.seed) + "-versioned-test"
-    env = {"AIRFLOW_CONN_AWS_DEFAULT": json.dumps({
-        "login": "AKIATESTCLOUDTRAIL01", "password": "test-secret",
-        "extra": {"endpoint_url": moto_endpoint, "region_name": "us-east-1", "cloudtrail_bucket": bucket}})}
-    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1",
-                      aws_access_key_id="AKIATESTCLOUDTRAIL01", aws_secret_access_key="test-secret")
+    env, s3 = _trail_connection(moto_endpoint, bucket)
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     expiry = timedelta(hours=23)  # the window is short: a day's move expires files
