@@ -91,11 +91,14 @@ class EvidenceStore:
             base = self.root / prefix if prefix else self.root
             if not base.exists():
                 return iter(())
-            found = sorted(
-                p.relative_to(self.root).as_posix() for p in base.rglob("*")
-                if p.is_file() and not p.name.startswith(".tmp-")
-            )
-            return iter(found)
+            # os.walk reads each directory's entry types with the names (no stat per file):
+            # the ledger is listed every run and holds an entry per evaluation ever made
+            found = []
+            for directory, _, names in os.walk(base):
+                relative = Path(directory).relative_to(self.root).as_posix()
+                stem = "" if relative == "." else relative + "/"
+                found.extend(stem + name for name in names if not name.startswith(".tmp-"))
+            return iter(sorted(found))
         return self._list_s3(prefix)
 
     def _list_s3(self, prefix: str) -> Iterator[str]:
