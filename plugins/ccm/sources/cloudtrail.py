@@ -287,7 +287,7 @@ class CloudTrailClient:
 
     trail: Trail
     workers: int = FETCH_WORKERS
-    _mapping: threading.local = field(default_factory=threading.local, init=False, repr=False)
+    _mapping: threading.local = field(default_factory=threading.local, init=False, repr=False, compare=False)
 
     def __enter__(self) -> CloudTrailClient:
         return self
