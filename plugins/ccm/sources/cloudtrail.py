@@ -588,14 +588,15 @@ def _verified_batches(reader: _Reader, files: dict[str, ObjectInfo], listed: dic
     keys = sorted(files)
     batch: list[_Verified] = []
     size = 0
-    for start in range(0, len(keys), FETCH_CHUNK):
-        chunk = keys[start:start + FETCH_CHUNK]
-        for verified in reader._map(lambda key: _verify(reader, key, files[key], listed, keep), chunk):
+    # a small first batch: nothing is mapped until it is there
+    limit, starts = BATCH_BYTES // 4, [0, *range(FETCH_CHUNK // 4, len(keys), FETCH_CHUNK)]
+    for start, end in zip(starts, [*starts[1:], len(keys)], strict=True):
+        for verified in reader._map(lambda key: _verify(reader, key, files[key], listed, keep), keys[start:end]):
             batch.append(verified)
             size += len(verified.body or b"")
-            if size >= BATCH_BYTES:
+            if size >= limit:
                 yield batch
-                batch, size = [], 0
+                batch, size, limit = [], 0, BATCH_BYTES
     if batch:
         yield batch
 
