@@ -200,7 +200,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         env = {**os.environ, "CCM_DATA_DIR": str(root / "var"), "CCM_INBOX_URI": str(root / "var" / "inbox")}
         profiled = args.profile if args.mode == "daily" else set()
         measured = (args.measure | profiled) if args.mode == "daily" else set()
-        (root / "profiles").mkdir(parents=True, exist_ok=True)
+        if profiled:
+            (root / "profiles").mkdir(parents=True, exist_ok=True)
         history: Child | None = None
         pending: date | None = None  # first history day not evaluated yet
 

@@ -49,6 +49,17 @@ def relative_linker(root: Path | str, out_dir: Path | str) -> Callable[[str], st
     return link
 
 
+def evidence_linker(settings: Settings, out_dir: Path, resolve: bool = False) -> Callable[[str | None], str | None]:
+    """Links from pages in `out_dir` to files of the evidence store (None for no file, and
+    for a store on S3, which local pages cannot link into). `resolve`: link between the
+    resolved paths (symbolic links followed), as the dashboard does."""
+    if settings.evidence_uri.startswith("s3://"):
+        return lambda relative: None
+    root = Path(settings.evidence_uri)
+    evidence_link = relative_linker(root.resolve(), out_dir.resolve()) if resolve else relative_linker(root, out_dir)
+    return lambda relative: evidence_link(relative) if relative else None
+
+
 def current_results(settings: Settings) -> list[dict[str, Any]]:
     with connect(settings.warehouse_path) as con:
         ensure_schema(con)
@@ -66,14 +77,7 @@ def write_index(settings: Settings) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     catalog = load_catalog(settings.controls_path)
     rows = current_results(settings)
-    evidence_link = None if settings.evidence_uri.startswith("s3://") else \
-        relative_linker(Path(settings.evidence_uri), out_dir)
-
-    def link(relative: str | None) -> str | None:
-        if not relative or evidence_link is None:
-            return None
-        return evidence_link(relative)
-
+    link = evidence_linker(settings, out_dir)
     for row in rows:
         row["docs_href"] = link(row["data_docs_path"])
         row["record_href"] = link(row["evidence_path"])

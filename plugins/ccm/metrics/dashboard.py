@@ -413,21 +413,6 @@ def summary(data: DashboardData) -> dict[str, Any]:
 
 # rendering -----------------------------------------------------------------------------
 
-def _linker(settings: Settings, out_dir: Path) -> Any:
-    from ccm.report import relative_linker
-
-    # one link per heatmap cell: the roots are resolved once, not per link
-    evidence_link = None if settings.evidence_uri.startswith("s3://") else \
-        relative_linker(Path(settings.evidence_uri).resolve(), out_dir.resolve())
-
-    def link(relative: str | None) -> str | None:
-        if not relative or evidence_link is None:
-            return None
-        return evidence_link(relative)  # relpath is normalised: as posix as Path(...).as_posix()
-
-    return link
-
-
 def _pack_linker(settings: Settings, out_dir: Path) -> Any:
     """Links to pages of the latest evidence pack (`controls/<control_id>.html`,
     `periods/<control_id>/<YYYY-MM-DD>.html`), only where the page exists: no dead links
@@ -445,10 +430,10 @@ def _pack_linker(settings: Settings, out_dir: Path) -> Any:
 
 def render(settings: Settings, data: DashboardData, out_dir: Path | None = None) -> str:
     """The dashboard's HTML for `data`, with links relative to `out_dir` (default `<data_dir>/reports`)."""
-    from ccm.report import templates
+    from ccm.report import evidence_linker, templates
 
     out_dir = out_dir or settings.data_dir / "reports"
-    link = _linker(settings, out_dir)
+    link = evidence_linker(settings, out_dir, resolve=True)  # one link per heatmap cell: roots resolved once
     pack_path = settings.data_dir / PACK_INDEX
     pack_href = Path(os.path.relpath(pack_path.resolve(), out_dir.resolve())).as_posix() if pack_path.is_file() else None
     docs_index = link("gx/docs/index.html")
