@@ -61,8 +61,13 @@ def open_filesystem(uri: str, s3_endpoint_url: str | None = None) -> tuple[pafs.
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
+    """The partition's file. `raw` (each record's JSON, unique per row) is written without a
+    dictionary or min/max statistics: nothing looks values up in it or filters on it, a
+    dictionary of unique values is abandoned after its first page, and the statistics
+    (kilobytes of JSON per page) made a CloudTrail day's file 3% larger."""
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd", use_dictionary=True, write_statistics=True)
+    summarised = [name for name in table.column_names if name != RAW]
+    pq.write_table(table, sink, compression="zstd", use_dictionary=summarised, write_statistics=summarised)
     return sink.getvalue().to_pybytes()
 
 

@@ -72,6 +72,19 @@ def test_a_partition_does_not_depend_on_how_its_rows_were_chunked(tmp_path):
     assert [(f.path, f.sha256) for f in one_chunk] == [(f.path, f.sha256) for f in many_chunks]
 
 
+def test_raw_is_stored_without_dictionary_or_statistics_and_the_other_columns_with_both(tmp_path):
+    import pyarrow.parquet as pq
+
+    lake = Lake(str(tmp_path))
+    written = lake.replace_event_interval(EVENTS, t(1), t(2), rows(("a", t(1, 1)), ("b", t(1, 2))))
+    metadata = pq.ParquetFile(str(tmp_path / written[0].path)).metadata.row_group(0)
+    columns = {metadata.column(i).path_in_schema: metadata.column(i) for i in range(metadata.num_columns)}
+    assert columns["raw"].statistics is None or not columns["raw"].statistics.has_min_max
+    assert "RLE_DICTIONARY" not in columns["raw"].encodings
+    assert columns["id"].statistics.has_min_max and columns["id"].statistics.min == "a"
+    assert "RLE_DICTIONARY" in columns["id"].encodings
+
+
 def test_rows_outside_the_interval_are_refused(tmp_path):
     with pytest.raises(LakeError, match="outside the interval"):
         Lake(str(tmp_path)).replace_event_interval(EVENTS, t(1), t(2), rows(("a", t(3))))
