@@ -281,21 +281,33 @@ class Trail:
     prefix: str = ""  # before AWSLogs/ (a trail's optional key prefix, an organisation id)
 
 
+class _MappingConnection(threading.local):
+    """One thread's DuckDB connection for mapping log files: the views created on it and
+    the intervals it has served (class attributes are each thread's starting values)."""
+
+    connection: Any = None
+    views: set[str]  # set with the connection
+    uses = 0
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+        self.connection, self.uses = None, 0
+
+
 @dataclass
 class CloudTrailClient:
     """The trail to read, for every extract of one task."""
 
     trail: Trail
     workers: int = FETCH_WORKERS
-    _mapping: threading.local = field(default_factory=threading.local, init=False, repr=False, compare=False)
+    _mapping: _MappingConnection = field(default_factory=_MappingConnection, init=False, repr=False, compare=False)
 
     def __enter__(self) -> CloudTrailClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if getattr(self._mapping, "connection", None) is not None:
-            self._mapping.connection.close()
-            self._mapping.connection = None
+        self._mapping.close()
 
     def mapping_connection(self) -> tuple[Any, set[str]]:
         """This thread's DuckDB connection for mapping log files, and the mapping views it holds.
@@ -308,16 +320,15 @@ class CloudTrailClient:
         import duckdb
 
         state = self._mapping
-        if getattr(state, "connection", None) is not None and state.uses >= MAPPING_CONNECTION_INTERVALS:
-            state.connection.close()
-            state.connection = None
-        if getattr(state, "connection", None) is None:
+        if state.uses >= MAPPING_CONNECTION_INTERVALS:
+            state.close()
+        if state.connection is None:
             con = duckdb.connect()
             con.execute("set TimeZone = 'UTC'")
             # give memory back when a query is done: the extract holds one interval at a time
             con.execute("set allocator_flush_threshold = '16MB'")
             con.execute("set allocator_bulk_deallocation_flush_threshold = '16MB'")
-            state.connection, state.views, state.uses = con, set(), 0
+            state.connection, state.views = con, set()
         state.uses += 1
         return state.connection, state.views
 
