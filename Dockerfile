@@ -8,6 +8,7 @@ RUN apt-get update \
 USER airflow
 
 COPY --chown=airflow:root pyproject.toml README.md /opt/ccm/
+# the product only: the demo organisation (plugins/ccm_demo, the `demo` extra) is not shipped
 COPY --chown=airflow:root plugins/ccm /opt/ccm/plugins/ccm
 RUN pip install --no-cache-dir "/opt/ccm" "psycopg2-binary>=2.9" "apache-airflow-providers-celery"
 

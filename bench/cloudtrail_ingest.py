@@ -46,8 +46,8 @@ def generate(root: Path, files: int, files_per_day: int, events_per_file: int) -
     """Write `files` log files (and their digests) under root; returns the number of events."""
     from random import Random
 
-    from ccm.demo.world import aws_org
-    from ccm.demo.world import cloudtrail as world
+    from ccm_demo.world import aws_org
+    from ccm_demo.world import cloudtrail as world
 
     account = aws_org.Account(ACCOUNT, "prod", (REGION,))
     rng = Random(7)

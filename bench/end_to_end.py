@@ -66,11 +66,11 @@ def worker(connection: Any, data_dir: str, exceptions: str) -> None:
     from ccm import pipeline
     from ccm.config import Settings
     from ccm.controls import gx_runner
-    from ccm.demo.runner import DEMO_HTTP_SETTINGS
-    from ccm.demo.verify import extract_day, needed_datasets
     from ccm.manifests import RunContext
     from ccm.periods import as_utc
     from ccm.sources.extract import Interval
+    from ccm_demo.runner import DEMO_HTTP_SETTINGS
+    from ccm_demo.verify import extract_day, needed_datasets
 
     settings = Settings.from_env({**os.environ, "CCM_DATA_DIR": data_dir, "CCM_EXCEPTIONS": exceptions})
     settings = settings.with_overrides(**DEMO_HTTP_SETTINGS)
@@ -180,10 +180,10 @@ class Child:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from ccm.demo.runner import advance_clock
-    from ccm.demo.simulator import generate
-    from ccm.demo.spec import CLOCK_FILE, DemoSpec
-    from ccm.demo.standins.servers import Standins
+    from ccm_demo.runner import advance_clock
+    from ccm_demo.simulator import generate
+    from ccm_demo.spec import CLOCK_FILE, DemoSpec
+    from ccm_demo.standins.servers import Standins
 
     root = Path(args.dir or tempfile.mkdtemp(prefix="ccm-bench-e2e-"))
     spec = DemoSpec(seed=7, employees=args.employees, days=args.days, scale=args.scale,
@@ -263,7 +263,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def answer_key(root: Path, demo_dir: Path, days: int) -> dict[str, Any]:
     """The run's current results against the demo's answer key, every control and period."""
     from ccm.config import Settings
-    from ccm.demo.verify import compare_with_answer_key
+    from ccm_demo.verify import compare_with_answer_key
 
     settings = Settings.from_env({**os.environ, "CCM_DATA_DIR": str(root / "var"),
                                   "CCM_EXCEPTIONS": str(demo_dir / "exceptions.yml")})

@@ -131,9 +131,9 @@ def ensure_run(args: argparse.Namespace) -> Path:
     from datetime import date
 
     from ccm.config import Settings
-    from ccm.demo.simulator import generate
-    from ccm.demo.spec import DemoSpec
-    from ccm.demo.verify import run_window
+    from ccm_demo.simulator import generate
+    from ccm_demo.spec import DemoSpec
+    from ccm_demo.verify import run_window
 
     root = Path(tempfile.mkdtemp(prefix="ccm-bench-gx-"))
     spec = DemoSpec(seed=7, employees=args.employees, days=max(args.days, 7), start=date(2025, 10, 1))

@@ -20,6 +20,10 @@ backfill or catch-up over a window produces every period in it.
    or dbt could not build a population, after the evidence (`not_tested` with the
    reason) has been recorded.
 
+Where `CCM_INTERVAL_HOOK` names a `module:function`, a **prepare_interval** task calls it
+before the extracts (a deployment-specific step; the demo organisation moves its simulated
+clock there).
+
 Tasks that write the DuckDB warehouse share the one-slot pool `ccm_warehouse`.
 """
 
@@ -33,7 +37,7 @@ from airflow.sdk import dag, task
 from airflow.sdk.definitions.taskgroup import TaskGroup
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from ccm.airflow_support import WAREHOUSE_POOL, default_args, extract_groups
+from ccm.airflow_support import WAREHOUSE_POOL, default_args, extract_groups, interval_hook
 
 START_DATE = pendulum.parse(os.environ.get("CCM_START_DATE", "2025-10-01"), tz="UTC")
 # a demo (or a bounded audit backfill) has an end; production leaves it open
@@ -41,11 +45,11 @@ END_DATE = pendulum.parse(os.environ["CCM_END_DATE"], tz="UTC") if os.environ.ge
 
 
 @task(pool=WAREHOUSE_POOL)
-def advance_demo_clock(**context) -> str:
-    """Demo deployments only: move the stand-ins' simulated clock to this run's moment."""
-    from ccm.demo.runner import advance_clock_for_interval
+def prepare_interval(hook: str, **context) -> str:
+    """Only where `CCM_INTERVAL_HOOK` is set: call it before the extracts (e.g. a simulated clock)."""
+    from ccm.airflow_support import run_interval_hook
 
-    return advance_clock_for_interval(context["data_interval_start"], context["data_interval_end"])
+    return run_interval_hook(hook, context)
 
 
 @task
@@ -124,9 +128,9 @@ def ccm_controls():
         with TaskGroup(group_id=f"extract_{source}"):
             for kind, keys in kinds.items():
                 extracts.append(extract_datasets.override(task_id=kind)(keys))
-    if os.environ.get("CCM_DEMO_DIR"):
-        clock = advance_demo_clock()
-        clock >> extracts
+    hook = interval_hook()
+    if hook:
+        prepare_interval(hook) >> extracts
     planned = plan()
     published = publish()
     extracts >> planned >> transform() >> evaluate() >> published

@@ -29,8 +29,8 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_AIRFLOW_HOME}/airflow.db")
 
 from ccm.config import Settings  # noqa: E402
-from ccm.demo.simulator import generate  # noqa: E402
-from ccm.demo.spec import DemoSpec  # noqa: E402
+from ccm_demo.simulator import generate  # noqa: E402
+from ccm_demo.spec import DemoSpec  # noqa: E402
 
 SMALL_DEMO = DemoSpec(seed=7, employees=40, days=10)
 
@@ -86,7 +86,7 @@ def set_clock(path: Path, moment) -> None:
 
 @pytest.fixture
 def okta_standin(demo_dir: Path, settings: Settings):
-    from ccm.demo.standins.okta import OktaStandin
+    from ccm_demo.standins.okta import OktaStandin
 
     server = OktaStandin(demo_dir, Path(os.environ["CCM_CLOCK_FILE"]), token="test-okta-token").start()
     yield server

@@ -17,6 +17,31 @@ WAREHOUSE_POOL = "ccm_warehouse"  # one slot: DuckDB allows a single writer per 
 WAREHOUSE_POOL_DESCRIPTION = "Serialises tasks that write the DuckDB warehouse (one writer per file)."
 
 
+# "module:function" called with (interval_start, interval_end) before a run's extracts, in a
+# task of its own; unset in production. The demo organisation moves its simulated clock here.
+INTERVAL_HOOK_ENV = "CCM_INTERVAL_HOOK"
+
+
+def interval_hook() -> str | None:
+    return os.environ.get(INTERVAL_HOOK_ENV) or None
+
+
+def run_interval_hook(hook: str, context: dict[str, Any]) -> str:
+    """Import and call the configured interval hook; a malformed path is a clear error."""
+    import importlib
+
+    from ccm.errors import ConfigError
+
+    module_name, _, function_name = hook.partition(":")
+    if not module_name or not function_name:
+        raise ConfigError(f"{INTERVAL_HOOK_ENV}={hook!r}: expected 'package.module:function'")
+    try:
+        function = getattr(importlib.import_module(module_name), function_name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"{INTERVAL_HOOK_ENV}={hook!r}: {exc}") from exc
+    return str(function(context["data_interval_start"], context["data_interval_end"]))
+
+
 def _seconds(name: str, default: float) -> timedelta:
     return timedelta(seconds=float(os.environ.get(name, default)))
 

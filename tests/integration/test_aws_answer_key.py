@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from ccm.demo.oracles.aws import ORACLES
-from ccm.demo.verify import compare_with_answer_key, run_window
-from ccm.demo.world.aws import outage_windows
 from ccm.report import current_results
 from ccm.sources.registry import datasets_of
+from ccm_demo.oracles.aws import ORACLES
+from ccm_demo.verify import compare_with_answer_key, run_window
+from ccm_demo.world.aws import outage_windows
 
 pytestmark = pytest.mark.integration
 

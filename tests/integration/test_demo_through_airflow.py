@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from ccm.config import Settings
-from ccm.demo.answer_key import read_answer_key
-from ccm.demo.verify import compare_with_answer_key
 from ccm.report import current_results
+from ccm_demo.answer_key import read_answer_key
+from ccm_demo.verify import compare_with_answer_key
 from tests.conftest import PROJECT_DIR
 
 pytestmark = pytest.mark.integration

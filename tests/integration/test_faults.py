@@ -27,12 +27,6 @@ import pytest
 
 from ccm import pipeline
 from ccm.config import Settings
-from ccm.demo.runner import DEMO_HTTP_SETTINGS, advance_clock
-from ccm.demo.spec import CLOCK_FILE, DemoSpec
-from ccm.demo.standins import cloudtrail as cloudtrail_standin
-from ccm.demo.standins.servers import Standins
-from ccm.demo.verify import extract_day, needed_datasets, run_window
-from ccm.demo.world import cloudtrail as cloudtrail_world
 from ccm.evidence.store import EvidenceStore
 from ccm.evidence.verify import verify_store
 from ccm.manifests import RunContext
@@ -40,6 +34,12 @@ from ccm.report import current_results
 from ccm.sources.extract import Interval
 from ccm.sources.registry import sources_of
 from ccm.warehouse import connect
+from ccm_demo.runner import DEMO_HTTP_SETTINGS, advance_clock
+from ccm_demo.spec import CLOCK_FILE, DemoSpec
+from ccm_demo.standins import cloudtrail as cloudtrail_standin
+from ccm_demo.standins.servers import Standins
+from ccm_demo.verify import extract_day, needed_datasets, run_window
+from ccm_demo.world import cloudtrail as cloudtrail_world
 from tests.conftest import PROJECT_DIR, SMALL_DEMO
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ the daily runs would (every dataset of the registry, no dbt or GX), over the fir
 days of its window: they hold the planted outages of Okta, AWS and GitHub (day 3), a
 CloudTrail log file that is never delivered (day 4), a duplicate delivery, a late file
 the next day's look-back re-reads and two missing digests. The census
-(`ccm.demo.census`) then counts each dataset-day in the lake against the world's own
+(`ccm_demo.census`) then counts each dataset-day in the lake against the world's own
 state functions and files. Finally the last day is extracted again, as a retried run
 would, and the lake's data files must not change.
 """
@@ -23,14 +23,14 @@ from pathlib import Path
 import pytest
 
 from ccm.config import Settings
-from ccm.demo.census import MATCH, MISMATCH, NOT_EXTRACTED, CensusRow, census, format_census
-from ccm.demo.runner import advance_clock
-from ccm.demo.spec import CLOCK_FILE, DemoSpec
-from ccm.demo.standins.servers import Standins
-from ccm.demo.verify import extract_day
-from ccm.demo.world.common import parse, read_json
 from ccm.manifests import RunContext
 from ccm.sources.registry import ALL_DATASETS, sources_of
+from ccm_demo.census import MATCH, MISMATCH, NOT_EXTRACTED, CensusRow, census, format_census
+from ccm_demo.runner import advance_clock
+from ccm_demo.spec import CLOCK_FILE, DemoSpec
+from ccm_demo.standins.servers import Standins
+from ccm_demo.verify import extract_day
+from ccm_demo.world.common import parse, read_json
 from tests.conftest import SMALL_DEMO
 
 pytestmark = pytest.mark.integration

@@ -51,9 +51,9 @@ OKTA_ONLY = PROJECT_DIR / "tests" / "fixtures" / "controls" / "okta_only.yml"
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory):
     """The small demo company run through extract / plan / transform / evaluate, then published."""
-    from ccm.demo.simulator import generate
-    from ccm.demo.verify import run_window
     from ccm.metrics.publish import publish_metrics
+    from ccm_demo.simulator import generate
+    from ccm_demo.verify import run_window
 
     root = tmp_path_factory.mktemp("metrics-demo")
     demo_dir = generate(SMALL_DEMO, root / "demo")

@@ -7,9 +7,9 @@ from collections import Counter
 import yaml
 
 from ccm.controls.catalog import load_catalog
-from ccm.demo.answer_key import read_answer_key
-from ccm.demo.spec import DemoSpec
 from ccm.periods import periods_closing_in
+from ccm_demo.answer_key import read_answer_key
+from ccm_demo.spec import DemoSpec
 from tests.conftest import PROJECT_DIR
 
 MATRIX = PROJECT_DIR / "include" / "controls.yml"

@@ -9,16 +9,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from ccm.constants import ExtractStatus
-from ccm.demo.simulator import generate
-from ccm.demo.spec import DemoSpec
-from ccm.demo.standins import inbox as inbox_standin
-from ccm.demo.world.hr import missing_export_days
 from ccm.errors import SourceError
 from ccm.lake import Lake
 from ccm.manifests import RunContext
 from ccm.pipeline import extract
 from ccm.sources.extract import Interval
 from ccm.sources.hr import EMPLOYEES
+from ccm_demo.simulator import generate
+from ccm_demo.spec import DemoSpec
+from ccm_demo.standins import inbox as inbox_standin
+from ccm_demo.world.hr import missing_export_days
 
 
 def deliver(demo_dir: Path, settings, moment: datetime) -> None:

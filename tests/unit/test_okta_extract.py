@@ -10,7 +10,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from ccm.constants import ExtractStatus
-from ccm.demo.world import okta as okta_world
 from ccm.errors import SourceError
 from ccm.lake import Lake
 from ccm.manifests import RunContext, read_manifests
@@ -18,6 +17,7 @@ from ccm.pipeline import extract
 from ccm.sources import okta
 from ccm.sources.extract import Interval, run_extract
 from ccm.sources.registry import get_dataset
+from ccm_demo.world import okta as okta_world
 from tests.conftest import set_clock
 
 DAY = Interval(datetime(2025, 10, 1), datetime(2025, 10, 2))

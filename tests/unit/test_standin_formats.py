@@ -153,7 +153,7 @@ GOOGLE_USER = {
 
 
 def test_google_directory_users_are_in_the_admin_sdk_format(serve):
-    from ccm.demo.standins.google import GoogleStandin
+    from ccm_demo.standins.google import GoogleStandin
 
     google_standin = serve(GoogleStandin)
     with httpx.Client(base_url=google_standin.url, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
@@ -207,8 +207,8 @@ GITHUB_PROTECTION = {"url": str, "enforce_admins": {"url": str, "enabled": bool}
 
 
 def test_github_rest_answers_are_in_githubs_format(serve):
-    from ccm.demo.standins.github import GitHubStandin
-    from ccm.demo.world.github import ORG
+    from ccm_demo.standins.github import GitHubStandin
+    from ccm_demo.world.github import ORG
 
     github_standin = serve(GitHubStandin)
     headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/vnd.github+json",

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from ccm.demo.answer_key import read_answer_key
-from ccm.demo.verify import compare_with_answer_key, run_window
+from ccm_demo.answer_key import read_answer_key
+from ccm_demo.verify import compare_with_answer_key, run_window
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +38,7 @@ def test_the_cloudtrail_controls_match_the_answer_key(verified, demo_dir):
 
 
 def test_the_window_shows_every_outcome(demo_dir):
-    from ccm.demo.world import cloudtrail
+    from ccm_demo.world import cloudtrail
 
     key = read_answer_key(demo_dir)
     statuses = {key[(c, f"2025-10-0{d}")]["status"] for c in CONTROLS for d in range(1, DAYS + 1)}

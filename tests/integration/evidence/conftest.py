@@ -60,10 +60,10 @@ def environment(**values: str) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def evidence_run(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> EvidenceRun:
     from ccm import pipeline
-    from ccm.demo.spec import DemoSpec
-    from ccm.demo.verify import run_window
     from ccm.manifests import RunContext
     from ccm.sources.extract import Interval
+    from ccm_demo.spec import DemoSpec
+    from ccm_demo.verify import run_window
 
     root = tmp_path_factory.mktemp("evidence-run")
     demo = Path(shutil.copytree(demo_dir, root / "demo"))

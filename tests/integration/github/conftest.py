@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 from ccm.config import Settings
-from ccm.demo.simulator import generate
-from ccm.demo.spec import DemoSpec
 from ccm.sources.registry import datasets_of
+from ccm_demo.simulator import generate
+from ccm_demo.spec import DemoSpec
 
 GITHUB_CONTROLS = ["iam_github_org_2fa", "chg_pr_independent_approval", "chg_pr_checks_passed",
                    "chg_branch_protection", "chg_deploy_from_ci", "mon_dependabot_sla"]
@@ -20,7 +20,7 @@ DAYS = 31
 
 @pytest.fixture(scope="module")
 def github_verified(tmp_path_factory: pytest.TempPathFactory):
-    from ccm.demo.verify import compare_with_answer_key, run_window
+    from ccm_demo.verify import compare_with_answer_key, run_window
 
     root = tmp_path_factory.mktemp("github-verify")
     demo_dir = generate(DemoSpec(seed=7, employees=40, days=62), root / "demo")

@@ -24,15 +24,15 @@ import pytest
 
 from ccm import pipeline
 from ccm.config import Settings
-from ccm.demo.answer_key import read_answer_key
-from ccm.demo.runner import advance_clock
-from ccm.demo.simulator import generate
-from ccm.demo.spec import CLOCK_FILE, DemoSpec
-from ccm.demo.standins.servers import Standins
-from ccm.demo.verify import compare_with_answer_key, extract_day
 from ccm.manifests import RunContext
 from ccm.sources.extract import Interval
 from ccm.sources.registry import sources_of
+from ccm_demo.answer_key import read_answer_key
+from ccm_demo.runner import advance_clock
+from ccm_demo.simulator import generate
+from ccm_demo.spec import CLOCK_FILE, DemoSpec
+from ccm_demo.standins.servers import Standins
+from ccm_demo.verify import compare_with_answer_key, extract_day
 
 pytestmark = pytest.mark.integration
 

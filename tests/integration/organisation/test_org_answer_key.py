@@ -13,12 +13,12 @@ import pytest
 import yaml
 
 from ccm.config import Settings
-from ccm.demo.simulator import generate
-from ccm.demo.spec import DemoSpec
-from ccm.demo.verify import compare_with_answer_key, run_window
 from ccm.report import current_results
 from ccm.sources.registry import datasets_of
 from ccm.warehouse import connect
+from ccm_demo.simulator import generate
+from ccm_demo.spec import DemoSpec
+from ccm_demo.verify import compare_with_answer_key, run_window
 
 pytestmark = pytest.mark.integration
 

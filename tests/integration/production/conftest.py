@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from ccm.demo.runner import demo_env
-from ccm.demo.simulator import generate
-from ccm.demo.spec import DemoSpec
-from ccm.demo.standins.servers import Standins
+from ccm_demo.runner import demo_env
+from ccm_demo.simulator import generate
+from ccm_demo.spec import DemoSpec
+from ccm_demo.standins.servers import Standins
 from tests.conftest import PROJECT_DIR
 
 POSTGRES_ENV = "CCM_TEST_POSTGRES_URL"

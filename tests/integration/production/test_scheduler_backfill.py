@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from ccm.config import Settings
-from ccm.demo.answer_key import read_answer_key
 from ccm.report import current_results
+from ccm_demo.answer_key import read_answer_key
 from tests.integration.production.conftest import SCHEDULER_DAYS, SCHEDULER_SPEC
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from ccm import clock
-from ccm.demo.spec import DemoSpec
-from ccm.demo.standins.aws import AwsStandin
 from ccm.sources.connections import Connection, from_env
+from ccm_demo.spec import DemoSpec
+from ccm_demo.standins.aws import AwsStandin
 
 
 @pytest.fixture(scope="package")

@@ -11,8 +11,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from ccm.constants import ExtractStatus
-from ccm.demo.world import aws as world
-from ccm.demo.world import aws_org
 from ccm.errors import ConfigError, RecordError, SourceError
 from ccm.lake import Lake
 from ccm.manifests import RunContext, read_manifests
@@ -20,6 +18,8 @@ from ccm.pipeline import extract
 from ccm.sources import aws
 from ccm.sources.extract import FetchLog, Interval
 from ccm.sources.registry import get_dataset
+from ccm_demo.world import aws as world
+from ccm_demo.world import aws_org
 from tests.unit.aws.conftest import window_day
 
 

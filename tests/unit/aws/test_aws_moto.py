@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ccm.demo.standins.aws_moto import indexed_store_class, patch_moto
+from ccm_demo.standins.aws_moto import indexed_store_class, patch_moto
 
 ACCOUNT = "000000000042"
 KEYS = [

@@ -10,10 +10,10 @@ from datetime import timedelta
 from typing import Any
 
 from ccm import clock
-from ccm.demo.standins import aws as aws_standin_module
-from ccm.demo.world import aws as world
-from ccm.demo.world import aws_org
 from ccm.sources import aws
+from ccm_demo.standins import aws as aws_standin_module
+from ccm_demo.world import aws as world
+from ccm_demo.world import aws_org
 
 
 def _moto_state(standin) -> dict[str, Any]:

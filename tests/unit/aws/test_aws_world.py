@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from ccm.demo.answer_key import read_answer_key
-from ccm.demo.oracles import aws as aws_oracles
-from ccm.demo.simulator import load_view
-from ccm.demo.spec import DemoSpec
-from ccm.demo.world import aws
-from ccm.demo.world.common import parse
-from ccm.demo.world.people import generate_people
-from ccm.demo.world.seeds import Seeds
 from ccm.periods import periods_closing_in
+from ccm_demo.answer_key import read_answer_key
+from ccm_demo.oracles import aws as aws_oracles
+from ccm_demo.simulator import load_view
+from ccm_demo.spec import DemoSpec
+from ccm_demo.world import aws
+from ccm_demo.world.common import parse
+from ccm_demo.world.people import generate_people
+from ccm_demo.world.seeds import Seeds
 
 AWS_CONTROLS = sorted(aws_oracles.ORACLES)
 

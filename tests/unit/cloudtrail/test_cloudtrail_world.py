@@ -10,11 +10,11 @@ from datetime import timedelta
 
 import pytest
 
-from ccm.demo.simulator import generate
-from ccm.demo.spec import DemoSpec
-from ccm.demo.standins import cloudtrail as standin
-from ccm.demo.world import aws_org, cloudtrail, people
-from ccm.demo.world.common import parse
+from ccm_demo.simulator import generate
+from ccm_demo.spec import DemoSpec
+from ccm_demo.standins import cloudtrail as standin
+from ccm_demo.world import aws_org, cloudtrail, people
+from ccm_demo.world.common import parse
 
 KEY = re.compile(r"^AWSLogs/(\d{12})/CloudTrail/([a-z0-9-]+)/(\d{4})/(\d{2})/(\d{2})/"
                  r"\1_CloudTrail_\2_(\d{8}T\d{4}Z)_[A-Za-z0-9]{16}\.json\.gz$")

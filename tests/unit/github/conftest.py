@@ -26,7 +26,7 @@ DAY = Interval(datetime(2025, 10, 6), datetime(2025, 10, 7))  # a Monday in the 
 
 @pytest.fixture
 def github_standin(demo_dir: Path, settings):
-    from ccm.demo.standins.github import GitHubStandin
+    from ccm_demo.standins.github import GitHubStandin
 
     server = GitHubStandin(demo_dir, Path(os.environ["CCM_CLOCK_FILE"]), token=TOKEN).start()
     yield server

@@ -11,13 +11,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from ccm.constants import ExtractStatus
-from ccm.demo.world import github as world
-from ccm.demo.world.common import parse
 from ccm.errors import SourceError
 from ccm.lake import Lake
 from ccm.manifests import read_manifests
 from ccm.sources import github
 from ccm.sources.registry import get_dataset
+from ccm_demo.world import github as world
+from ccm_demo.world.common import parse
 from tests.conftest import SMALL_DEMO, set_clock
 from tests.unit.github.conftest import DAY, ORG, TOKEN, run_github
 

@@ -13,7 +13,7 @@ from ccm.config import Settings
 
 @pytest.fixture
 def google_standin(demo_dir: Path, settings: Settings):
-    from ccm.demo.standins.google import GoogleStandin
+    from ccm_demo.standins.google import GoogleStandin
 
     server = GoogleStandin(demo_dir, Path(os.environ["CCM_CLOCK_FILE"]), token="test-google-token").start()
     yield server
@@ -31,7 +31,7 @@ def google_connection(google_standin):
 @pytest.fixture
 def deliver(demo_dir: Path, settings: Settings):
     """Make the inbox hold exactly the exports delivered by `moment` (simulated time)."""
-    from ccm.demo.standins import inbox
+    from ccm_demo.standins import inbox
 
     def at(moment: datetime) -> None:
         inbox.advance_to(demo_dir, moment, {"CCM_INBOX_URI": settings.inbox_uri})

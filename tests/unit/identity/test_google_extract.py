@@ -11,7 +11,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from ccm.constants import ExtractStatus
-from ccm.demo.world import google as google_world
 from ccm.errors import SourceError
 from ccm.lake import Lake
 from ccm.manifests import RunContext, read_manifests
@@ -19,6 +18,7 @@ from ccm.pipeline import extract
 from ccm.sources import google
 from ccm.sources.extract import Interval, run_extract
 from ccm.sources.http_client import ApiClient
+from ccm_demo.world import google as google_world
 from tests.conftest import set_clock
 
 DAY = Interval(datetime(2025, 10, 1), datetime(2025, 10, 2))

@@ -12,12 +12,12 @@ from pathlib import Path
 import yaml
 
 from ccm.controls.catalog import load_catalog
-from ccm.demo.answer_key import read_answer_key
-from ccm.demo.simulator import generate
-from ccm.demo.spec import DemoSpec
-from ccm.demo.world import okta as okta_world
-from ccm.demo.world.access import all_admin_grants
 from ccm.periods import next_period_start
+from ccm_demo.answer_key import read_answer_key
+from ccm_demo.simulator import generate
+from ccm_demo.spec import DemoSpec
+from ccm_demo.world import okta as okta_world
+from ccm_demo.world.access import all_admin_grants
 from tests.conftest import PROJECT_DIR
 
 CONTROLS = PROJECT_DIR / "include" / "controls.yml"

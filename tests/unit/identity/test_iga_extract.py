@@ -10,13 +10,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from ccm.constants import ExtractStatus
-from ccm.demo.world import iga as iga_world
 from ccm.errors import SourceError
 from ccm.lake import Lake
 from ccm.manifests import RunContext
 from ccm.pipeline import extract
 from ccm.sources.extract import Interval
 from ccm.sources.iga import ACCESS_REVIEWS, APPROVED_ADMINS
+from ccm_demo.world import iga as iga_world
 
 
 def _extract(settings, key: str, day: datetime):

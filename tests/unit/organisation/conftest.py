@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from ccm.config import Settings
-from ccm.demo.simulator import generate
-from ccm.demo.spec import DemoSpec
-from ccm.demo.standins import inbox as inbox_standin
 from ccm.manifests import ExtractManifest, RunContext
 from ccm.pipeline import extract
 from ccm.sources.extract import Interval
+from ccm_demo.simulator import generate
+from ccm_demo.spec import DemoSpec
+from ccm_demo.standins import inbox as inbox_standin
 from tests.conftest import set_clock
 
 ORG_DEMO = DemoSpec(seed=7, employees=40, days=35)

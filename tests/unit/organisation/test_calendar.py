@@ -13,8 +13,8 @@ import duckdb
 import jinja2
 import pytest
 
-from ccm.demo.oracles.organisation import whole_months_between
-from ccm.demo.world.grc import business_days_between
+from ccm_demo.oracles.organisation import whole_months_between
+from ccm_demo.world.grc import business_days_between
 from tests.conftest import PROJECT_DIR
 
 

@@ -11,12 +11,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from ccm.constants import ExtractStatus
-from ccm.demo.simulator import generate
 from ccm.errors import SourceError
 from ccm.lake import Lake
 from ccm.sources.grc import RISKS
 from ccm.sources.lms import TRAINING_COMPLETIONS
 from ccm.sources.registry import datasets_of
+from ccm_demo.simulator import generate
 
 from .conftest import extract_day, run_at
 

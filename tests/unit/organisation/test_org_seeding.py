@@ -6,7 +6,7 @@ from collections import Counter
 
 import yaml
 
-from ccm.demo.answer_key import read_answer_key
+from ccm_demo.answer_key import read_answer_key
 
 ORG_CONTROLS = ["org_background_checks", "org_security_training", "org_policy_acknowledgement",
                 "org_risk_register_review", "org_vendor_reviews", "mon_incident_postmortems",
