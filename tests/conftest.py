@@ -99,3 +99,17 @@ def okta_connection(okta_standin):
     from ccm.sources.http_client import Secret
 
     return Connection("okta_default", host=okta_standin.url, password=Secret("test-okta-token"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium driven by Playwright (no browser download: the machine's Chromium)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.machine import CHROMIUM_ARGS, chromium_executable
+
+    executable = chromium_executable()
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()

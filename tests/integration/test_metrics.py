@@ -33,7 +33,6 @@ pytestmark = pytest.mark.integration
 DEMO_DAYS = 6
 SYNTHETIC_DAYS = 365
 SYNTHETIC_CONTROLS = 40
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def _env_settings(monkeypatch: pytest.MonkeyPatch, data_dir: Path, **env: str) -> Settings:
@@ -239,28 +238,6 @@ def test_superset_style_sqlalchemy_connection_to_the_bi_database(synthetic_env):
 
 
 # the dashboard ---------------------------------------------------------------------------
-
-def _chromium_available() -> bool:
-    return Path(CHROMIUM).exists()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not _chromium_available():
-        if os.environ.get("CI"):
-            pytest.fail(f"chromium is not installed at {CHROMIUM}; .ci/run installs it")
-        pytest.skip("chromium is not installed (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
-                  "--disable-component-update", "--disable-sync"],
-        )
-        yield instance
-        instance.close()
-
 
 def _open(browser, url: str):
     page = browser.new_page(viewport={"width": 1360, "height": 900})

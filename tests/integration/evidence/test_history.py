@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +10,7 @@ import pytest
 
 from ccm.evidence.history import engine_url, read_history
 from tests.integration.evidence.conftest import RERUN_ID, populate_airflow_db
+from tests.machine import postgres_url
 
 pytestmark = pytest.mark.integration
 
@@ -26,9 +26,7 @@ def airflow_url(request, tmp_path_factory):
         populate_airflow_db(url, WINDOW_START, DAYS, RERUN_START)
         yield url
         return
-    server = os.environ.get("CCM_TEST_POSTGRES_URL")
-    if not server:
-        pytest.skip("CCM_TEST_POSTGRES_URL is not set")
+    server = postgres_url()
     import sqlalchemy as sa
 
     name = f"ccm_history_{uuid.uuid4().hex[:10]}"

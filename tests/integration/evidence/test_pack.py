@@ -7,7 +7,6 @@ import csv
 import hashlib
 import io
 import json
-import shutil
 import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -158,44 +157,35 @@ def test_a_control_never_tested_is_reported(tmp_path, evidence_run):
 
 
 @pytest.mark.browser
-def test_every_link_resolves_offline_in_chromium(pack):
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(executable).exists():
-        pytest.skip("chromium is not installed (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-
+def test_every_link_resolves_offline_in_chromium(pack, browser):
     root = pack.directory.resolve()
     broken, external, visited = [], [], set()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
-            "--disable-component-update", "--disable-sync"])
-        page = browser.new_page()
-        page.on("request", lambda r: external.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
-        queue = [(root / "index.html").as_uri()]
-        while queue:
-            url = queue.pop()
-            if url in visited:
+    page = browser.new_page()
+    page.on("request", lambda r: external.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+    queue = [(root / "index.html").as_uri()]
+    while queue:
+        url = queue.pop()
+        if url in visited:
+            continue
+        visited.add(url)
+        page.goto(url)
+        targets = page.eval_on_selector_all(
+            "a[href], link[href], img[src], script[src]", "els => els.map(e => e.href || e.src)")
+        for target in targets:
+            parsed = urlparse(target)
+            if parsed.scheme != "file":
+                broken.append((url, target))
                 continue
-            visited.add(url)
-            page.goto(url)
-            targets = page.eval_on_selector_all(
-                "a[href], link[href], img[src], script[src]", "els => els.map(e => e.href || e.src)")
-            for target in targets:
-                parsed = urlparse(target)
-                if parsed.scheme != "file":
-                    broken.append((url, target))
-                    continue
-                path = Path(unquote(parsed.path))
-                if not path.is_file():
-                    broken.append((url, target))
-                    continue
-                if parsed.fragment and path.suffix == ".html" and \
-                        f'id="{parsed.fragment}"' not in path.read_text(errors="replace"):
-                    broken.append((url, target))
-                if path.suffix == ".html" and root in path.parents:
-                    queue.append(path.as_uri())
-        browser.close()
+            path = Path(unquote(parsed.path))
+            if not path.is_file():
+                broken.append((url, target))
+                continue
+            if parsed.fragment and path.suffix == ".html" and \
+                    f'id="{parsed.fragment}"' not in path.read_text(errors="replace"):
+                broken.append((url, target))
+            if path.suffix == ".html" and root in path.parents:
+                queue.append(path.as_uri())
+    page.close()
     assert not broken, broken[:10]
     assert not external, external[:10]
     pages = {Path(unquote(urlparse(u).path)).relative_to(root).as_posix() for u in visited}

@@ -21,17 +21,7 @@ from ccm_demo.simulator import generate
 from ccm_demo.spec import DemoSpec
 from ccm_demo.standins.servers import Standins
 from tests.conftest import PROJECT_DIR
-
-POSTGRES_ENV = "CCM_TEST_POSTGRES_URL"
-
-
-def postgres_url() -> str:
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        if os.environ.get("CCM_REQUIRE_POSTGRES"):
-            pytest.fail(f"{POSTGRES_ENV} is not set but CCM_REQUIRE_POSTGRES is")
-        pytest.skip(f"set {POSTGRES_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/postgres) to run")
-    return url
+from tests.machine import postgres_url
 
 
 def free_port() -> int:
