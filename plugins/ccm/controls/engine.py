@@ -32,33 +32,15 @@ from ccm.controls.catalog import Catalog, Control, load_catalog
 from ccm.controls.exceptions import ExceptionRegister, load_exceptions
 from ccm.controls.gx_runner import CONTROL_LEVEL_ENTITY, ENTITY_COLUMN, SuiteRunner, ValidationOutcome
 from ccm.controls.inputs import SNAPSHOT_RUN_MARGIN, InputAssessment, ManifestIndex, assess
-from ccm.evidence.ledger import Ledger
-from ccm.evidence.records import (
-    RECORD_FORMAT,
-    actor,
-    canonical_json,
-    evaluation_record_key,
-    file_hash_or_none,
-    git_commit,
-    input_manifest_key,
-    population_key,
-)
-from ccm.evidence.signing import signer_from_env
 from ccm.evidence.store import EvidenceStore
+from ccm.evidence.writer import EvidenceWriter
 from ccm.lake import Lake
 from ccm.manifests import ExtractManifest, RunContext, read_manifests
 from ccm.periods import Period, as_utc, iter_days, periods_closing_in
 from ccm.sources.registry import ALL_DATASETS, dataset_kinds, get_dataset
-from ccm.transform import load_manifest, model_files
 from ccm.warehouse import connect, ensure_schema, register_planned_files
 
 log = logging.getLogger(__name__)
-
-# GX's result store, one directory per month of evaluation: building the Data Docs index
-# lists (and parses the key of) every result in the store, so a store holding the whole
-# history made each run's evidence step grow with it; the index shows this month's results
-GX_RESULTS = "gx/validations"
-GX_DOCS = "gx/docs"
 
 
 @dataclass(frozen=True)
@@ -259,12 +241,8 @@ def _frame_to_parquet(frame: Any) -> bytes:
 def evaluate(runtime: Runtime, run: RunContext) -> list[EvaluationResult]:
     """Evaluate every planned control-period; returns the results written."""
     settings = runtime.settings
-    store = runtime.evidence
-    ledger = Ledger(store)
-    gx_root = store.local_path("") if store.is_local else settings.data_dir / "evidence-staging"
+    writer = EvidenceWriter(settings, runtime.evidence, runtime.lake, runtime.exceptions, run)
     runner: SuiteRunner | None = None
-    dbt_manifest = load_manifest(settings)
-    commit = git_commit(settings.project_dir)
     results: list[EvaluationResult] = []
     with connect(settings.warehouse_path) as con:
         ensure_schema(con)
@@ -289,8 +267,8 @@ def evaluate(runtime: Runtime, run: RunContext) -> list[EvaluationResult]:
                     population_size = len(frame)
                     population_bytes = _frame_to_parquet(frame)
                     if runner is None:
-                        runner = SuiteRunner(settings.gx_dir / "suites", gx_root / GX_RESULTS / f"{started_at:%Y-%m}",
-                                             gx_root / GX_DOCS)
+                        runner = SuiteRunner(settings.gx_dir / "suites", writer.gx_results_dir(started_at),
+                                             writer.gx_docs_dir)
                     outcome = runner.validate(control.suite, frame, f"{period.label}__{evaluation_id[:12]}",
                                               started_at)
                     decision = decide(control, period, outcome.failing_entity_ids, runtime.exceptions)
@@ -302,159 +280,29 @@ def evaluate(runtime: Runtime, run: RunContext) -> list[EvaluationResult]:
             version = 1 + (con.execute(
                 "select coalesce(max(version), 0) from ccm.control_results where control_id = ? and period_start = ?",
                 [control_id, period.start]).fetchone()[0])
-            record = _write_evidence(
-                runtime, ledger, control, period, evaluation_id, version, decision, reason, fingerprint,
-                json.loads(input_files) if input_files else [], outcome, population_bytes, population_size,
-                dbt_manifest, commit, run, started_at, gx_root,
-            )
+            stored = writer.write(control, period, evaluation_id, version, decision, reason, fingerprint,
+                                  json.loads(input_files) if input_files else [], outcome, population_bytes,
+                                  population_size, started_at)
+            record = stored.record
             con.execute(
                 "insert into ccm.control_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [evaluation_id, control_id, period.start, period.end, version, decision.status.value,
                  population_size, len(decision.failing), len(decision.excepted), list(decision.failing),
                  list(decision.excepted), list(decision.exception_ids), reason,
-                 record["gx"]["result_path"] if record["gx"] else None,
-                 record["gx"]["docs_path"] if record["gx"] else None,
-                 record["population"]["path"] if record["population"] else None,
-                 record["population"]["sha256"] if record["population"] else None,
-                 fingerprint, record["key"], record["ledger_seq"], started_at, run.dag_id, run.run_id,
+                 record.gx.result_path if record.gx else None,
+                 record.gx.docs_path if record.gx else None,
+                 record.population.path if record.population else None,
+                 record.population.sha256 if record.population else None,
+                 fingerprint, stored.key, stored.ledger_seq, started_at, run.dag_id, run.run_id,
                  run.try_number],
             )
             results.append(EvaluationResult(evaluation_id, control_id, period, version, decision.status,
                                              population_size, decision.failing, decision.excepted, reason,
-                                             record["key"]))
+                                             stored.key))
     if runner is not None:
         runner.build_docs()
-        if not store.is_local:
-            _copy_staged_gx(store, gx_root)
-    _seal_ledger(ledger, run)
+    writer.finish(gx_ran=runner is not None)
     log.info("evaluated %s control-periods: %s", len(results),
              {s.value: sum(1 for r in results if r.status is s) for s in Status})
     return results
 
-
-def _copy_staged_gx(store: EvidenceStore, staging: Any) -> None:
-    for path in sorted(staging.rglob("*")):
-        if path.is_file():
-            relative = path.relative_to(staging).as_posix()
-            if relative.startswith(GX_RESULTS) or not store.exists(relative):
-                store.put_file(relative, path)
-
-
-def _seal_ledger(ledger: Ledger, run: RunContext) -> None:
-    """One signed-off digest per evaluate step over the entries it appended."""
-    closed_by = {"actor": actor(), "dag_id": run.dag_id, "run_id": run.run_id, "task_id": run.task_id,
-                 "try_number": run.try_number}
-    digest = ledger.seal(closed_by, clock.now().isoformat(), signer_from_env())
-    if digest is not None:
-        log.info("ledger digest %s seals entries %s..%s", digest.digest_seq, digest.from_seq, digest.to_seq)
-
-
-def _copy_input_manifests(runtime: Runtime, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The plan's inputs with every extract manifest hashed and copied into the evidence store."""
-    copied: dict[str, dict[str, Any]] = runtime.extra.setdefault("copied_manifests", {})
-    datasets = []
-    for dataset in inputs:
-        manifests = []
-        for path in dataset.get("manifests") or []:
-            if path not in copied:
-                data = runtime.lake.read_bytes(path)
-                key = input_manifest_key(path)
-                doc = json.loads(data)
-                copied[path] = {"path": path, "evidence_path": key, "sha256": runtime.evidence.put(key, data),
-                                "status": doc.get("status"), "source_inputs": doc.get("inputs") or []}
-            manifests.append(copied[path])
-        datasets.append({**dataset, "manifests": manifests,
-                         "files": [{"path": f[0], "sha256": f[1]} for f in dataset.get("files") or []]})
-    return datasets
-
-
-def _previous_version(store: EvidenceStore, control_id: str, period: Period, version: int) -> str | None:
-    prefix = evaluation_record_key(control_id, period.label, 0, "").rsplit("/", 1)[0] + "/"
-    earlier = [k for k in store.list(prefix) if k.rsplit("/", 1)[-1] < f"v{version:03d}-"]
-    return earlier[-1] if earlier else None
-
-
-def _write_evidence(runtime: Runtime, ledger: Ledger, control: Control, period: Period, evaluation_id: str,
-                    version: int, decision: Decision, reason: str | None, fingerprint: str,
-                    inputs: list[dict[str, Any]], outcome: ValidationOutcome | None,
-                    population_bytes: bytes | None, population_size: int | None,
-                    dbt_manifest: dict[str, Any], commit: str, run: RunContext, started_at: datetime,
-                    gx_root: Any) -> dict[str, Any]:
-    """Write the evaluation's artefacts and its run manifest (the record), then chain it.
-
-    The record names every artefact by path and SHA-256 (population, GX result, Data Docs
-    page, copies of the extract manifests), the code that ran (git commit, dbt model and
-    compiled SQL, GX suite), the Airflow run, the exceptions applied and the version it
-    supersedes; the ledger entry holds the record's SHA-256.
-    """
-    settings = runtime.settings
-    store = runtime.evidence
-    population = None
-    if population_bytes is not None:
-        key = population_key(control.control_id, period.label, evaluation_id)
-        population = {"path": key, "sha256": store.put(key, population_bytes), "rows": population_size,
-                      "format": "parquet"}
-    gx = None
-    if outcome is not None:
-        result_relative = outcome.result_path.relative_to(gx_root).as_posix()
-        docs_relative = f"{GX_DOCS}/{outcome.docs_relative_path}"
-        docs_page = outcome.docs_page or gx_root / docs_relative
-        if not store.is_local:  # staged locally: copy now, write-once, so the record never names a missing object
-            store.put_file(result_relative, outcome.result_path)
-            store.put_file(docs_relative, docs_page)
-        gx = {"suite": control.suite, "result_id": outcome.result_id, "validation_id": outcome.validation_id,
-              "result_path": result_relative, "result_sha256": file_hash_or_none(outcome.result_path),
-              "docs_path": docs_relative, "docs_sha256": file_hash_or_none(docs_page),
-              "success": outcome.success, "failed_expectations": list(outcome.failed_expectations),
-              "statistics": outcome.statistics}
-    model_sql, compiled_sql = model_files(settings, dbt_manifest, control.population_model)
-    applied = [e.as_dict() for e in runtime.exceptions.for_control(control.control_id)
-               if e.exception_id in decision.exception_ids]
-    record: dict[str, Any] = {
-        "record_format": RECORD_FORMAT,
-        "evaluation_id": evaluation_id,
-        "control": {"control_id": control.control_id, "title": control.title, "criteria": list(control.criteria),
-                    "frequency": control.frequency.value, "owner": control.owner},
-        "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
-        "version": version,
-        "supersedes": _previous_version(store, control.control_id, period, version) if version > 1 else None,
-        "status": decision.status.value,
-        "reason": reason,
-        "population": population,
-        "failing_entity_ids": list(decision.failing),
-        "excepted_entity_ids": list(decision.excepted),
-        "exceptions_applied": applied,
-        "gx": gx,
-        "inputs": {"fingerprint": fingerprint, "datasets": _copy_input_manifests(runtime, inputs)},
-        "code": {
-            "git_commit": commit,
-            "controls_yml_sha256": file_hash_or_none(settings.controls_path),
-            "exceptions_yml_sha256": file_hash_or_none(settings.exceptions_path),
-            "dbt_model": control.population_model,
-            "dbt_model_path": _relative(model_sql, settings.project_dir),
-            "dbt_model_sha256": file_hash_or_none(model_sql),
-            "dbt_compiled_sha256": file_hash_or_none(compiled_sql),
-            "gx_suite": control.suite,
-            "gx_suite_path": _relative(settings.gx_dir / "suites" / f"{control.suite}.json", settings.project_dir),
-            "gx_suite_sha256": file_hash_or_none(settings.gx_dir / "suites" / f"{control.suite}.json"),
-        },
-        "run": {"dag_id": run.dag_id, "run_id": run.run_id, "try_number": run.try_number, "task_id": run.task_id,
-                "started_at": started_at.isoformat(), "finished_at": clock.now().isoformat()},
-    }
-    key = evaluation_record_key(control.control_id, period.label, version, evaluation_id)
-    digest = store.put(key, canonical_json(record))
-    entry = ledger.append("evaluation", {
-        "evaluation_id": evaluation_id, "control_id": control.control_id, "period_start": period.start.isoformat(),
-        "period_end": period.end.isoformat(), "version": version, "status": decision.status.value,
-        "record": key, "record_sha256": digest,
-    }, recorded_at=clock.now().isoformat())
-    return {"key": key, "sha256": digest, "ledger_seq": entry.seq, "gx": gx, "population": population}
-
-
-def _relative(path: Any, root: Any) -> str | None:
-    if path is None:
-        return None
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
