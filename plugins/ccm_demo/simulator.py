@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from ccm.controls.exceptions import load_exceptions
 from ccm_demo import answer_key
+from ccm_demo.key_rules import read_key_exceptions
 from ccm_demo.oracles import WorldView
 from ccm_demo.spec import EXCEPTIONS_FILE, SPEC_FILE, DemoSpec
 from ccm_demo.world import WorldContext, people, world_modules
@@ -48,7 +48,7 @@ def generate(spec: DemoSpec, demo_dir: Path) -> Path:
 
 def load_view(spec: DemoSpec, demo_dir: Path) -> WorldView:
     return WorldView(spec=spec, demo_dir=Path(demo_dir),
-                     exceptions=list(load_exceptions(Path(demo_dir) / EXCEPTIONS_FILE).exceptions))
+                     exceptions=read_key_exceptions(Path(demo_dir) / EXCEPTIONS_FILE))
 
 
 def write_key(spec: DemoSpec, demo_dir: Path) -> Path:

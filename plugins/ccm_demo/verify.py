@@ -105,30 +105,72 @@ def compare_with_answer_key(settings: Settings, demo_dir: Path, days: int,
                             controls: list[str] | None = None) -> tuple[int, list[Mismatch]]:
     """(number of control-periods compared, mismatches) for periods that closed in the first `days`."""
     from ccm.controls.catalog import load_catalog
-    from ccm.periods import as_utc, next_period_start
-    from ccm.report import current_results
+    from ccm.warehouse import connect, ensure_schema
 
     spec = DemoSpec.load(demo_dir)
-    end = spec.window_start + timedelta(days=days)
     catalog = load_catalog(settings.controls_path)
-    key = read_answer_key(demo_dir)
-    actual = {(r["control_id"], r["period_start"].strftime("%Y-%m-%d")): r for r in current_results(settings)}
+    wanted = {c.control_id for c in catalog} & (set(controls) if controls else {c.control_id for c in catalog})
+    with connect(settings.warehouse_path) as con:
+        ensure_schema(con)
+        cursor = con.execute(
+            "select control_id, strftime(period_start, '%Y-%m-%d') as period, period_end, status, "
+            "failing_entity_ids, excepted_entity_ids, exception_ids, reason from ccm.current_results")
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return compare_results(read_answer_key(demo_dir), rows, wanted,
+                           spec.window_start + timedelta(days=days))
+
+
+def compare_results(key: dict[tuple[str, str], dict], rows: list[dict], controls: set[str],
+                    closed_by: datetime) -> tuple[int, list[Mismatch]]:
+    """Compare current results with the key, control-period by control-period: the status,
+    the failing entities, and each excepted entity with the exception that covers it. A
+    result the key does not expect, and a key row with no result, are mismatches too.
+    Only periods of `controls` that closed by `closed_by` count."""
+    from ccm.periods import as_utc
+
     mismatches: list[Mismatch] = []
     compared = 0
-    in_matrix = {c.control_id for c in catalog}
+    expected_slots = {slot for slot in key if slot[0] in controls}
+    actual = {}
+    for row in rows:
+        if row["control_id"] not in controls or as_utc(row["period_end"]) > closed_by:
+            continue
+        actual[(row["control_id"], row["period"])] = row
+        if (row["control_id"], row["period"]) not in expected_slots:
+            mismatches.append(Mismatch(row["control_id"], row["period"], "no result", row["status"],
+                                       "the answer key has no such control-period"))
     for (control_id, period), expected in sorted(key.items()):
-        if (controls and control_id not in controls) or control_id not in in_matrix:
+        if control_id not in controls:
             continue
-        closes = next_period_start(as_utc(period), catalog.get(control_id).frequency)
-        if closes > end:
-            continue
-        compared += 1
         row = actual.get((control_id, period))
         if row is None:
-            mismatches.append(Mismatch(control_id, period, expected["status"], "missing", "no result"))
+            if _key_period_end(control_id, period) <= closed_by:
+                compared += 1
+                mismatches.append(Mismatch(control_id, period, expected["status"], "missing", "no result"))
             continue
+        compared += 1
         failing = set(row["failing_entity_ids"] or [])
-        if row["status"] != expected["status"] or failing != expected["failing"]:
-            detail = f"failing {sorted(failing)} vs expected {sorted(expected['failing'])}; {row['reason']}"
-            mismatches.append(Mismatch(control_id, period, expected["status"], row["status"], detail))
+        excepted = dict(zip(row["excepted_entity_ids"] or [], row["exception_ids"] or [], strict=True))
+        problems = []
+        if failing != expected["failing"]:
+            problems.append(f"failing {sorted(failing)} vs expected {sorted(expected['failing'])}")
+        if excepted != expected["excepted"]:
+            problems.append(f"excepted {sorted(excepted.items())} vs expected {sorted(expected['excepted'].items())}")
+        if row["status"] != expected["status"] or problems:
+            detail = "; ".join(problems) or "same entities"
+            mismatches.append(Mismatch(control_id, period, expected["status"], row["status"],
+                                       f"{detail}; {row['reason']}"))
     return compared, mismatches
+
+
+def _key_period_end(control_id: str, period_label: str) -> datetime:
+    """When a key period closes (the key stores only its start), by the key's own calendar."""
+    from ccm.periods import as_utc
+    from ccm_demo.key_rules import key_periods
+    from ccm_demo.oracles import all_oracles
+
+    frequency = all_oracles()[control_id].frequency.value
+    first_day = as_utc(period_label).date()
+    return next(p.end for p in key_periods(first_day, first_day + timedelta(days=400), frequency)
+                if p.label == period_label)

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ccm.constants import Frequency
-from ccm.controls.exceptions import ControlException
 from ccm.periods import Period
+from ccm_demo.key_rules import KeyException
 from ccm_demo.spec import DemoSpec
 from ccm_demo.world.common import parse, read_json
 
@@ -30,7 +30,7 @@ class WorldView:
 
     spec: DemoSpec
     demo_dir: Path
-    exceptions: list[ControlException]
+    exceptions: list[KeyException]  # the key's own reading of the demo's exceptions.yml
     _cache: dict[str, Any] = field(default_factory=dict)
 
     def load(self, relative: str) -> Any:
