@@ -36,6 +36,9 @@ class Settings:
     warehouse_path: Path
     controls_path: Path
     exceptions_path: Path
+    # the company's own controls, apart from the shipped matrix (see ccm.controls.company):
+    # controls.yml, exceptions.yml, models/ (dbt population models) and suites/ (GX suites)
+    company_dir: Path | None = None
     late_data_lookback: timedelta = timedelta(days=1)
     s3_endpoint_url: str | None = None
     evidence_retention_days: int = 400
@@ -48,6 +51,9 @@ class Settings:
             path = getattr(self, name)
             if not Path(path).exists():
                 raise ConfigError(f"settings: {name} points at {path}, which does not exist")
+        if self.company_dir is not None and not Path(self.company_dir).is_dir():
+            raise ConfigError(f"settings: CCM_COMPANY_DIR points at {self.company_dir}, which is not a directory "
+                              "(create it with `ccm controls init`)")
         if self.late_data_lookback < timedelta(0):
             raise ConfigError("settings: CCM_LATE_DATA_LOOKBACK_HOURS must not be negative")
 
@@ -89,6 +95,7 @@ class Settings:
             warehouse_path=Path(env.get("CCM_WAREHOUSE") or data_dir / "warehouse.duckdb"),
             controls_path=Path(env.get("CCM_CONTROLS") or project_dir / "include" / "controls.yml"),
             exceptions_path=Path(env.get("CCM_EXCEPTIONS") or project_dir / "include" / "exceptions.yml"),
+            company_dir=Path(env["CCM_COMPANY_DIR"]).resolve() if env.get("CCM_COMPANY_DIR") else None,
             late_data_lookback=timedelta(hours=lookback_hours),
             s3_endpoint_url=env.get("CCM_S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL") or None,
             evidence_retention_days=retention,

@@ -3,12 +3,17 @@
 Every control names the dbt model that computes its population, the GX suite that tests
 it, and the datasets it needs with how fresh they must be. Errors name the entry and
 the field, so a broken matrix never reaches a run.
+
+A company's own controls live apart from the shipped matrix, in its company folder
+(`Settings.company_dir`, `CCM_COMPANY_DIR`): `controls.yml` there is loaded after the
+shipped matrix, and a control_id defined in both is an error naming both files. Upgrading
+the product replaces the shipped matrix and never touches the company folder.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +27,12 @@ _CONTROL_ID = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
 _CRITERION = re.compile(r"^(CC[1-9]\.[0-9]+|A1\.[1-3]|C1\.[1-2]|PI1\.[1-5]|P[1-8]\.[0-9])$")
 _DURATION = re.compile(r"^(\d+)([mhd])$")
 _REQUIRED = ("control_id", "title", "description", "criteria", "owner", "frequency", "sources")
+
+# the company folder's layout
+COMPANY_CONTROLS = "controls.yml"
+COMPANY_EXCEPTIONS = "exceptions.yml"
+COMPANY_MODELS = "models"
+COMPANY_SUITES = "suites"
 
 
 def parse_duration(text: str, where: str) -> timedelta:
@@ -66,6 +77,8 @@ class Control:
     population_model: str
     suite: str
     sources: tuple[SourceRequirement, ...]
+    # the file the control is defined in (the shipped matrix or a company's controls.yml)
+    defined_in: Path | None = field(default=None, compare=False)
 
     @property
     def datasets(self) -> tuple[str, ...]:
@@ -106,8 +119,29 @@ def _criterion_sort_key(criterion: str) -> tuple[str, int, int]:
     return letters, major, int(minor or 0)
 
 
-def load_catalog(path: Path, known_datasets: dict[str, DatasetKind] | None = None) -> Catalog:
-    """Load and validate the control matrix; `known_datasets` checks every source exists."""
+def load_catalog(path: Path, known_datasets: dict[str, DatasetKind] | None = None, *,
+                 company_dir: Path | None = None) -> Catalog:
+    """Load and validate the control matrix; `known_datasets` checks every source exists.
+
+    With `company_dir`, the company's `controls.yml` (if there is one) is loaded after the
+    matrix at `path`; a control_id defined in both is an error naming both files."""
+    controls = [_parse_control(entry, where, known_datasets, path) for entry, where in control_entries(path)]
+    _refuse_duplicates(controls)
+    if company_dir is not None and (Path(company_dir) / COMPANY_CONTROLS).exists():
+        company_file = Path(company_dir) / COMPANY_CONTROLS
+        controls += [_parse_control(entry, where, known_datasets, company_file, Path(company_dir))
+                     for entry, where in control_entries(company_file, allow_empty=True)]
+        _refuse_duplicates(controls)
+    return Catalog(tuple(controls))
+
+
+def load_controls(settings: Any, known_datasets: dict[str, DatasetKind] | None = None) -> Catalog:
+    """The controls a deployment runs: the shipped matrix plus its company's controls."""
+    return load_catalog(settings.controls_path, known_datasets, company_dir=settings.company_dir)
+
+
+def control_entries(path: Path, allow_empty: bool = False) -> list[tuple[Any, str]]:
+    """(raw entry, "<file>: control #n") for every entry of a controls file."""
     where = str(path)
     try:
         document = yaml.safe_load(Path(path).read_text())
@@ -115,20 +149,31 @@ def load_catalog(path: Path, known_datasets: dict[str, DatasetKind] | None = Non
         raise ConfigError(f"{where}: file not found") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{where}: not valid YAML: {exc}") from None
+    if allow_empty and (document is None or (isinstance(document, dict) and document.get("controls") is None)):
+        return []  # a company folder without controls yet
     if not isinstance(document, dict) or not isinstance(document.get("controls"), list):
         raise ConfigError(f"{where}: expected a mapping with a 'controls' list")
-    controls: list[Control] = []
-    seen: set[str] = set()
-    for index, entry in enumerate(document["controls"], start=1):
-        control = _parse_control(entry, f"{where}: control #{index}", known_datasets)
-        if control.control_id in seen:
-            raise ConfigError(f"{where}: control #{index}: control_id {control.control_id!r} is defined twice")
-        seen.add(control.control_id)
-        controls.append(control)
-    return Catalog(tuple(controls))
+    return [(entry, f"{where}: control #{index}") for index, entry in enumerate(document["controls"], start=1)]
 
 
-def _parse_control(entry: Any, where: str, known_datasets: dict[str, DatasetKind] | None) -> Control:
+def _refuse_duplicates(controls: list[Control]) -> None:
+    first: dict[str, Control] = {}
+    for control in controls:
+        earlier = first.setdefault(control.control_id, control)
+        if earlier is control:
+            continue
+        if earlier.defined_in == control.defined_in:
+            raise ConfigError(f"{control.defined_in}: control_id {control.control_id!r} is defined twice")
+        raise ConfigError(f"control_id {control.control_id!r} is defined in both {earlier.defined_in} "
+                          f"and {control.defined_in}")
+
+
+def _parse_control(entry: Any, where: str, known_datasets: dict[str, DatasetKind] | None,
+                   defined_in: Path | None = None, company_dir: Path | None = None) -> Control:
+    """One entry. A company control's suite is named by its file's absolute path without
+    `.json` (`<company>/suites/ctl_<id>`): every consumer finds a suite as
+    `<project>/expectations/suites/<suite>.json`, and joining an absolute path there yields
+    the company's file, so the run, the evidence record and the pack hash the suite that ran."""
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: expected a mapping")
     if isinstance(entry.get("control_id"), str):
@@ -163,6 +208,7 @@ def _parse_control(entry: Any, where: str, known_datasets: dict[str, DatasetKind
             raise ConfigError(f"{swhere}: field 'dataset' names unknown dataset {dataset!r}")
         freshness = parse_duration(source.get("freshness", "6h"), f"{swhere}: field 'freshness'")
         requirements.append(SourceRequirement(dataset, freshness))
+    suite = str(entry.get("suite") or f"ctl_{control_id}")
     return Control(
         control_id=control_id,
         title=str(entry["title"]).strip(),
@@ -171,6 +217,7 @@ def _parse_control(entry: Any, where: str, known_datasets: dict[str, DatasetKind
         owner=str(entry["owner"]),
         frequency=frequency,
         population_model=str(entry.get("population_model") or f"ctl_{control_id}"),
-        suite=str(entry.get("suite") or f"ctl_{control_id}"),
+        suite=suite if company_dir is None else str(Path(company_dir).resolve() / COMPANY_SUITES / suite),
         sources=tuple(requirements),
+        defined_in=defined_in,
     )

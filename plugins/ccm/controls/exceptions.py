@@ -4,6 +4,10 @@ An exception covers one failing entity of one control. It is in force from `appr
 (start of that UTC day) through `expires_on` (end of that UTC day). It covers a period
 only if it is in force when the period closes: an exception that expired during the
 period no longer covers it, and one approved after the period closed never did.
+
+A company's exceptions live in its company folder (`exceptions.yml` beside its
+`controls.yml`) and are merged with the shipped register; an exception_id used in both
+is an error naming both files.
 """
 
 from __future__ import annotations
@@ -83,7 +87,27 @@ def _as_date(value: Any, where: str, field: str) -> date:
         raise ConfigError(f"{where}: field {field!r} must be a date (YYYY-MM-DD); got {value!r}") from None
 
 
-def load_exceptions(path: Path, known_controls: set[str] | None = None) -> ExceptionRegister:
+def load_exceptions(path: Path, known_controls: set[str] | None = None, *,
+                    company_dir: Path | None = None) -> ExceptionRegister:
+    """The register at `path`, plus the company's `exceptions.yml` when `company_dir` is given."""
+    register = _load_file(path, known_controls)
+    company_file = Path(company_dir) / "exceptions.yml" if company_dir is not None else None
+    if company_file is None or not company_file.exists():
+        return register
+    company = _load_file(company_file, known_controls)
+    shipped_ids = {e.exception_id for e in register.exceptions}
+    for exception in company.exceptions:
+        if exception.exception_id in shipped_ids:
+            raise ConfigError(f"exception_id {exception.exception_id!r} is used in both {path} and {company_file}")
+    return ExceptionRegister(register.exceptions + company.exceptions)
+
+
+def load_exception_register(settings: Any, known_controls: set[str] | None = None) -> ExceptionRegister:
+    """The exceptions a deployment applies: the shipped register plus its company's."""
+    return load_exceptions(settings.exceptions_path, known_controls, company_dir=settings.company_dir)
+
+
+def _load_file(path: Path, known_controls: set[str] | None) -> ExceptionRegister:
     where = str(path)
     if not Path(path).exists():
         return ExceptionRegister(())

@@ -1,7 +1,9 @@
 """Great Expectations as the control test: one validation per (control, period) batch.
 
 The suites are committed JSON files in `expectations/suites/` (the pass criterion lives
-there, so the test an auditor reads in Data Docs is the test that ran). Validation
+there, so the test an auditor reads in Data Docs is the test that ran), or in a company
+folder's `suites/` for the company's own controls. They are read by `ccm.controls.suites`
+(which fills in ids a file leaves out) into an in-memory store: GX never writes a suite file. Validation
 results and Data Docs are written by GX's own filesystem stores into the evidence area.
 GX is imported here and only here, inside functions the DAG calls at run time.
 """
@@ -54,7 +56,7 @@ class SuiteRunner:
         memory = {"class_name": "InMemoryStoreBackend"}
         config = DataContextConfig(
             stores={
-                "expectations_store": {"class_name": "ExpectationsStore", "store_backend": filesystem(self.suites_dir)},
+                "expectations_store": {"class_name": "ExpectationsStore", "store_backend": memory},
                 "validation_results_store": {"class_name": "ValidationResultsStore",
                                              "store_backend": filesystem(self.results_dir)},
                 "checkpoint_store": {"class_name": "CheckpointStore", "store_backend": memory},
@@ -82,22 +84,37 @@ class SuiteRunner:
         self._page_renderer: Any = None
         self._result_ids: list[Any] = []
 
-    def _definition(self, suite_name: str) -> Any:
-        if suite_name not in self._definitions:
-            if not (self.suites_dir / f"{suite_name}.json").exists():
-                raise ConfigError(f"GX suite {suite_name!r} not found in {self.suites_dir}")
-            suite = self.context.suites.get(suite_name)
-            asset = self._datasource.add_dataframe_asset(suite_name)
-            batch = asset.add_batch_definition_whole_dataframe("period")
-            definition = self._gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)
-            self._definitions[suite_name] = self.context.validation_definitions.add(definition)
-        return self._definitions[suite_name]
+    def load_suite(self, suite_ref: str) -> Any:
+        """The suite a catalog names (see `ccm.controls.suites.suite_path`), read from its file
+        and put in the context's in-memory store as it is: `context.suites.add` would replace
+        the file's ids with random ones."""
+        from great_expectations.core.expectation_suite import ExpectationSuite
+        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-    def validate(self, suite_name: str, population: Any, run_name: str, run_time: datetime) -> ValidationOutcome:
+        from ccm.controls.suites import read_suite, suite_path
+
+        path = suite_path(self.suites_dir, suite_ref)
+        if not path.exists():
+            raise ConfigError(f"GX suite {suite_ref!r} not found: {path}")
+        document = read_suite(path)
+        self.context.expectations_store.set(ExpectationSuiteIdentifier(document["name"]), ExpectationSuite(**document))
+        return self.context.suites.get(document["name"])
+
+    def _definition(self, suite_ref: str) -> Any:
+        if suite_ref not in self._definitions:
+            suite = self.load_suite(suite_ref)
+            asset = self._datasource.add_dataframe_asset(suite.name)
+            batch = asset.add_batch_definition_whole_dataframe("period")
+            definition = self._gx.ValidationDefinition(name=suite.name, data=batch, suite=suite)
+            self._definitions[suite_ref] = self.context.validation_definitions.add(definition)
+        return self._definitions[suite_ref]
+
+    def validate(self, suite_ref: str, population: Any, run_name: str, run_time: datetime) -> ValidationOutcome:
         """Validate one population (a pandas DataFrame with `entity_id`) against a suite."""
         from great_expectations.core.run_identifier import RunIdentifier
 
-        definition = self._definition(suite_name)
+        definition = self._definition(suite_ref)
+        suite_name = definition.suite.name
         result = definition.run(
             batch_parameters={"dataframe": population},
             result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ENTITY_COLUMN]},
@@ -169,7 +186,7 @@ class SuiteRunner:
         `validate` and are not rebuilt: they are hashed evidence."""
         from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-        suites = [ExpectationSuiteIdentifier(name) for name in self._definitions]
+        suites = [ExpectationSuiteIdentifier(d.suite.name) for d in self._definitions.values()]
         if suites:
             self.context.build_data_docs(resource_identifiers=suites)
         return self.docs_dir / "index.html"
