@@ -139,42 +139,42 @@ def show(
     current = versions[-1]
     record = index.record(current)
     if as_json:
-        print(json.dumps(record, indent=1, sort_keys=True))
+        print(record.to_json_bytes().decode())
         return
-    console.print(f"[bold]{control}[/] {record['control']['title']}  ({', '.join(record['control']['criteria'])}, "
-                  f"{record['control']['frequency']}, owner {record['control']['owner']})")
-    console.print(f"period      {record['period']['start']} .. {record['period']['end']}")
-    console.print(f"status      [bold]{record['status']}[/] (version {record['version']} of {len(versions)}, "
-                  f"ledger entry {current.seq}, evaluation {record['evaluation_id']})")
-    if record.get("reason"):
-        console.print(f"reason      {record['reason']}")
-    population = record.get("population")
+    console.print(f"[bold]{control}[/] {record.control.title}  ({', '.join(record.control.criteria)}, "
+                  f"{record.control.frequency.value}, owner {record.control.owner})")
+    console.print(f"period      {record.period.start.isoformat()} .. {record.period.end.isoformat()}")
+    console.print(f"status      [bold]{record.status.value}[/] (version {record.version} of {len(versions)}, "
+                  f"ledger entry {current.seq}, evaluation {record.evaluation_id})")
+    if record.reason:
+        console.print(f"reason      {record.reason}")
+    population = record.population
     if population:
-        console.print(f"population  {population['rows']} rows  {population['path']}  sha256 {population['sha256']}")
-    if record.get("failing_entity_ids"):
-        console.print(f"failing     {', '.join(record['failing_entity_ids'])}")
-    for exception in record.get("exceptions_applied") or []:
-        console.print(f"exception   {exception['exception_id']} {exception['entity_id']}: approved by "
-                      f"{exception['approved_by']} on {exception['approved_on']}, expires {exception['expires_on']}, "
-                      f"ticket {exception['ticket']}")
-    gx = record.get("gx")
+        console.print(f"population  {population.rows} rows  {population.path}  sha256 {population.sha256}")
+    if record.failing_entity_ids:
+        console.print(f"failing     {', '.join(record.failing_entity_ids)}")
+    for exception in record.exceptions_applied:
+        console.print(f"exception   {exception.exception_id} {exception.entity_id}: approved by "
+                      f"{exception.approved_by} on {exception.approved_on}, expires {exception.expires_on}, "
+                      f"ticket {exception.ticket}")
+    gx = record.gx
     if gx:
-        console.print(f"GX result   {gx.get('result_id') or gx['result_path']}  sha256 {gx['result_sha256']}")
-        console.print(f"Data Docs   {gx['docs_path']}")
-    run = record["run"]
-    console.print(f"run         {run['dag_id']} {run['run_id']} task {run['task_id']} try {run['try_number']}, "
-                  f"{run['started_at']} .. {run['finished_at']}")
-    code = record["code"]
-    console.print(f"code        git {code['git_commit']}; dbt {code['dbt_model']} {code['dbt_model_sha256']} "
-                  f"(compiled {code['dbt_compiled_sha256']}); suite {code['gx_suite']} {code['gx_suite_sha256']}")
-    for dataset in record["inputs"]["datasets"]:
-        manifests = [m["path"] if isinstance(m, dict) else m for m in dataset.get("manifests", [])]
-        console.print(f"input       {dataset['dataset']}: {'complete' if dataset['complete'] else 'INCOMPLETE'}, "
-                      f"observed {dataset.get('observed_at') or '-'}, {len(dataset.get('files', []))} files, "
+        console.print(f"GX result   {gx.result_id or gx.result_path}  sha256 {gx.result_sha256}")
+        console.print(f"Data Docs   {gx.docs_path}")
+    run = record.run
+    console.print(f"run         {run.dag_id} {run.run_id} task {run.task_id} try {run.try_number}, "
+                  f"{run.started_at} .. {run.finished_at}")
+    code = record.code
+    console.print(f"code        git {code.git_commit}; dbt {code.dbt_model} {code.dbt_model_sha256} "
+                  f"(compiled {code.dbt_compiled_sha256}); suite {code.gx_suite} {code.gx_suite_sha256}")
+    for dataset in record.inputs.datasets:
+        manifests = [m.path for m in dataset.manifests]
+        console.print(f"input       {dataset.dataset}: {'complete' if dataset.complete else 'INCOMPLETE'}, "
+                      f"observed {dataset.observed_at or '-'}, {len(dataset.files)} files, "
                       f"manifests {', '.join(manifests) or '-'}")
     table = Table("version", "status", "recorded", "ledger", "run", "record")
     for version in versions:
-        run_id = index.record(version)["run"]["run_id"]
+        run_id = index.record(version).run.run_id
         table.add_row(str(version.version), version.status, version.recorded_at, str(version.seq), run_id,
                       version.record_key)
     console.print(table)

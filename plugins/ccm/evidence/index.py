@@ -7,13 +7,12 @@ in the ledger is not evidence.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from ccm.errors import EvidenceError
 from ccm.evidence.ledger import Ledger, LedgerEntry
+from ccm.evidence.record import EvaluationRecord
 from ccm.evidence.store import EvidenceStore
 from ccm.periods import as_utc
 
@@ -56,19 +55,19 @@ class EvidenceIndex:
                 version=int(body["version"]), status=body["status"], record_key=body["record"],
                 record_sha256=body["record_sha256"], recorded_at=entry.recorded_at,
             ))
-        self._records: dict[str, dict[str, Any]] = {}
+        self._records: dict[str, EvaluationRecord] = {}
 
     @classmethod
     def load(cls, store: EvidenceStore) -> EvidenceIndex:
         return cls(store, Ledger(store).entries())
 
-    def record(self, evaluation: Evaluation) -> dict[str, Any]:
+    def record(self, evaluation: Evaluation) -> EvaluationRecord:
         if evaluation.record_key not in self._records:
-            self._records[evaluation.record_key] = json.loads(self.store.get(evaluation.record_key))
+            self._records[evaluation.record_key] = EvaluationRecord.from_json(self.store.get(evaluation.record_key))
         return self._records[evaluation.record_key]
 
     def period_end(self, evaluation: Evaluation) -> datetime:
-        return evaluation.period_end or as_utc(self.record(evaluation)["period"]["end"])
+        return evaluation.period_end or self.record(evaluation).period.end
 
     def versions(self, control_id: str, period_start: datetime) -> list[Evaluation]:
         """Every version of one control-period, oldest first."""

@@ -45,6 +45,7 @@ from ccm.errors import EvidenceError
 from ccm.evidence.datadocs import banner_for, offline_rendition
 from ccm.evidence.index import Evaluation, EvidenceIndex
 from ccm.evidence.ledger import DIGESTS, ENTRIES, Digest, LedgerEntry
+from ccm.evidence.record import EvaluationRecord
 from ccm.evidence.records import git_commit
 from ccm.evidence.store import EvidenceStore
 from ccm.periods import Period, as_utc, period_containing, periods_closing_in
@@ -59,7 +60,7 @@ class PeriodView:
     start: datetime
     end: datetime
     versions: list[Evaluation] = field(default_factory=list)
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[EvaluationRecord] = field(default_factory=list)
     expected: bool = True
     docs_href: str | None = None
     csv: str | None = None
@@ -79,20 +80,20 @@ class PeriodView:
         return f"periods/{self.control_id}/{self.start:%Y-%m-%d}.html"
 
     @property
-    def current(self) -> dict[str, Any] | None:
+    def current(self) -> EvaluationRecord | None:
         return self.records[-1] if self.records else None
 
     @property
     def status(self) -> str:
-        return self.current["status"] if self.current else MISSING
+        return self.current.status.value if self.current else MISSING
 
     @property
     def reason(self) -> str:
-        return (self.current or {}).get("reason") or ""
+        return (self.current.reason if self.current else None) or ""
 
     @property
     def runs(self) -> dict[str, str]:
-        return {r["evaluation_id"]: r["run"]["run_id"] for r in self.records}
+        return {r.evaluation_id: r.run.run_id for r in self.records}
 
 
 @dataclass(frozen=True)
@@ -219,14 +220,8 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
         for view in period_views:
             for evaluation, record in zip(view.versions, view.records, strict=True):
                 copy(evaluation.record_key)
-                copy((record.get("population") or {}).get("path"))
-                gx = record.get("gx") or {}
-                copy(gx.get("result_path"))
-                copy(gx.get("docs_path"))
-                for dataset in record["inputs"]["datasets"]:
-                    for manifest in dataset.get("manifests", []):
-                        if isinstance(manifest, dict):
-                            copy(manifest.get("evidence_path"))
+                for _what, path, _sha256 in record.artefacts():
+                    copy(path)
     pack_verification = verify_store(EvidenceStore(str(root / "evidence")), **scope)
 
     # populations as CSV, Data Docs offline ---------------------------------------------------
@@ -236,22 +231,22 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
     for control in catalog:
         for view in views[control.control_id]:
             for evaluation, record in zip(view.versions, view.records, strict=True):
-                population = record.get("population")
+                population = record.population
                 if population:
-                    csv_path = f"populations/{control.control_id}/{view.short_label}/v{record['version']:03d}.csv"
-                    writer.write(csv_path, _parquet_to_csv(populations.get(population["path"])))
+                    csv_path = f"populations/{control.control_id}/{view.short_label}/v{record.version:03d}.csv"
+                    writer.write(csv_path, _parquet_to_csv(populations.get(population.path)))
                     if evaluation is view.versions[-1]:
                         view.csv = csv_path
-                gx = record.get("gx")
-                if gx and store.exists(gx["docs_path"]):
-                    relative = gx["docs_path"].removeprefix("gx/docs/")
+                gx = record.gx
+                if gx and store.exists(gx.docs_path):
+                    relative = gx.docs_path.removeprefix("gx/docs/")
                     depth = relative.count("/")
                     back = "../" * (depth + 1) + view.page
-                    page = offline_rendition(store.get(gx["docs_path"]).decode("utf-8"),
-                                             banner_for(f"evidence/{gx['docs_path']}", gx.get("docs_sha256"), back))
+                    page = offline_rendition(store.get(gx.docs_path).decode("utf-8"),
+                                             banner_for(f"evidence/{gx.docs_path}", gx.docs_sha256, back))
                     writer.write(f"datadocs/{relative}", page)
                     validations.append({"control_id": control.control_id, "period": view.label,
-                                        "version": record["version"], "status": record["status"],
+                                        "version": record.version, "status": record.status.value,
                                         "href": relative})
                     if evaluation is view.versions[-1]:
                         view.docs_href = f"datadocs/{relative}"
@@ -285,15 +280,15 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
         writer.write("run-history/task_tries.csv", "")
     for period_views in views.values():
         for view in period_views:
-            if view.current and view.current["run"]["run_id"] in anchors:
-                view.run_anchor = anchors[view.current["run"]["run_id"]]
+            if view.current and view.current.run.run_id in anchors:
+                view.run_anchor = anchors[view.current.run.run_id]
 
     # samples ---------------------------------------------------------------------------------
     from ccm.evidence.sampling import draw_sample
 
     samples: dict[str, Any] = {}
     for control in catalog:
-        tested = [v for v in views[control.control_id] if v.current and v.current.get("population")]
+        tested = [v for v in views[control.control_id] if v.current and v.current.population]
         if tested:
             # Type II: the window; Type I: the period shown (a monthly control's last month may end before as-of)
             sample_start = window_start if mode == "type2" else min(v.start for v in tested)
@@ -317,15 +312,18 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
     oscal_periods = []
     for control in catalog:
         for view in views[control.control_id]:
-            record = view.current or {}
+            record = view.current
             oscal_periods.append({
                 "control_id": control.control_id, "period_start": view.start.isoformat(),
-                "period_end": view.end.isoformat(), "status": view.status, "version": record.get("version"),
+                "period_end": view.end.isoformat(), "status": view.status,
+                "version": record.version if record else None,
                 "record_href": f"../evidence/{view.versions[-1].record_key}" if view.versions else None,
                 "population_href": f"../{view.csv}" if view.csv else None,
-                "gx_result_href": f"../evidence/{record['gx']['result_path']}" if record.get("gx") else None,
-                "failing": record.get("failing_entity_ids") or [], "excepted": record.get("excepted_entity_ids") or [],
-                "reason": record.get("reason"), "evaluated_at": (record.get("run") or {}).get("finished_at"),
+                "gx_result_href": f"../evidence/{record.gx.result_path}" if record and record.gx else None,
+                "failing": list(record.failing_entity_ids) if record else [],
+                "excepted": list(record.excepted_entity_ids) if record else [],
+                "reason": record.reason if record else None,
+                "evaluated_at": record.run.finished_at if record else None,
             })
     title = f"SOC 2 {'Type II' if mode == 'type2' else 'Type I'} evidence: {window_label}"
     oscal = assessment_results(
@@ -369,7 +367,7 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
             sample=samples.get(control.control_id), **common))
         for view in views[control.control_id]:
             rows, columns, truncated = _population_preview(populations, view.current)
-            exceptions_by_entity = {x["entity_id"]: x for x in (view.current or {}).get("exceptions_applied", [])}
+            exceptions_by_entity = {x.entity_id: x for x in (view.current.exceptions_applied if view.current else ())}
             writer.write(view.page, env.get_template("evidence/period.html.j2").render(
                 root="../../", control=control, p=view, population_rows=rows, population_columns=columns,
                 population_truncated=truncated, exceptions_by_entity=exceptions_by_entity, **common))
@@ -467,13 +465,13 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
-def _population_preview(populations: _Populations, record: dict[str, Any] | None,
+def _population_preview(populations: _Populations, record: EvaluationRecord | None,
                         ) -> tuple[list[dict[str, Any]], list[str], bool]:
-    if not record or not record.get("population"):
+    if not record or not record.population:
         return [], [], False
-    table = populations.get(record["population"]["path"])
+    table = populations.get(record.population.path)
     columns = [c for c in table.column_names if c not in ("raw", "source_ref", "period_start", "period_end")]
-    failing = set(record.get("failing_entity_ids") or [])
+    failing = set(record.failing_entity_ids)
     rows = table.select(columns).to_pylist()
     rows.sort(key=lambda r: (str(r.get("entity_id")) not in failing, str(r.get("entity_id"))))
     return rows[:POPULATION_ROWS_SHOWN], columns, len(rows) > POPULATION_ROWS_SHOWN
@@ -514,10 +512,11 @@ def _design(settings: Settings, control: Control, views: list[PeriodView], suite
             kwargs = ", ".join(f"{k}={v}" for k, v in sorted(e.get("kwargs", {}).items()))
             expectations.append({"type": e["type"], "kwargs": kwargs, "notes": (e.get("meta") or {}).get("notes")})
     latest = next((v.current for v in reversed(views) if v.current), None)
-    code = (latest or {}).get("code", {})
+    code = latest.code if latest else None
     return {"expectations": expectations, "suite_page": suite_page,
-            "gx_suite_sha256": code.get("gx_suite_sha256") or file_hash_or_none(path),
-            "dbt_model_path": code.get("dbt_model_path"), "dbt_model_sha256": code.get("dbt_model_sha256")}
+            "gx_suite_sha256": (code.gx_suite_sha256 if code else None) or file_hash_or_none(path),
+            "dbt_model_path": code.dbt_model_path if code else None,
+            "dbt_model_sha256": code.dbt_model_sha256 if code else None}
 
 
 def _readiness(catalog: Catalog, views: dict[str, list[PeriodView]], root_prefix: str) -> dict[str, list[Any]]:
@@ -534,8 +533,7 @@ def _readiness(catalog: Catalog, views: dict[str, list[PeriodView]], root_prefix
             elif view.status == Status.NOT_TESTED.value:
                 not_tested.append({**item, "reason": view.reason})
             elif view.status == Status.FAIL.value:
-                record = view.current or {}
-                uncovered = sorted(set(record.get("failing_entity_ids") or []) - set(record.get("excepted_entity_ids") or []))
+                uncovered = list(view.current.uncovered_entity_ids) if view.current else []
                 failures.append({**item, "uncovered": uncovered})
     return {"never_tested": never, "missing": missing, "not_tested": not_tested, "failures": failures}
 

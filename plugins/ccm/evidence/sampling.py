@@ -104,13 +104,13 @@ def draw_sample(index: EvidenceIndex, control_id: str, frequency: Frequency, win
     for (_cid, period_start), versions in groups.items():
         current = versions[-1]
         record = index.record(current)
-        population = record.get("population")
+        population = record.population
         if not population:
             continue
-        data = index.store.get(population["path"])
-        if sha256_bytes(data) != population["sha256"]:
-            raise EvidenceError(f"{population['path']} does not match its record: run `ccm evidence verify`")
-        populations.append({"path": population["path"], "sha256": population["sha256"], "rows": population["rows"],
+        data = index.store.get(population.path)
+        if sha256_bytes(data) != population.sha256:
+            raise EvidenceError(f"{population.path} does not match its record: run `ccm evidence verify`")
+        populations.append({"path": population.path, "sha256": population.sha256, "rows": population.rows,
                             "period_start": period_start.isoformat(), "version": current.version})
         for row in pq.read_table(io.BytesIO(data)).to_pylist():
             item = {k: _jsonable(v) for k, v in row.items()}

@@ -21,7 +21,6 @@ records and artefacts, verifies on its own).
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +37,7 @@ from ccm.evidence.ledger import (
     entry_key,
     seq_of_key,
 )
+from ccm.evidence.record import EvaluationRecord
 from ccm.evidence.records import EVALUATIONS
 from ccm.evidence.signing import check_signature
 from ccm.evidence.store import EvidenceStore, sha256_bytes
@@ -107,10 +107,10 @@ def _entry_period(store: EvidenceStore, entry: LedgerEntry) -> tuple[str, dateti
     if body.get("period_end"):
         return body["control_id"], as_utc(body["period_start"]), as_utc(body["period_end"])
     try:  # format-1 entries carry no period_end: read it from the record
-        period = _period(json.loads(store.get(body["record"])))
+        period = EvaluationRecord.from_json(store.get(body["record"])).period
     except (EvidenceError, ValueError, KeyError):
         return body.get("control_id"), as_utc(body["period_start"]), as_utc(body["period_start"])
-    return body["control_id"], period[0], period[1]
+    return body["control_id"], period.start, period.end
 
 
 def as_of_scope(store: EvidenceStore, entries: dict[int, LedgerEntry], as_of_end: datetime) -> Scope:
@@ -300,10 +300,6 @@ def _check_artefact(store: EvidenceStore, report: VerificationReport, what: str,
     report.counts["artefacts"] = report.counts.get("artefacts", 0) + 1
 
 
-def _period(record: dict[str, Any]) -> tuple[datetime, datetime]:
-    return as_utc(record["period"]["start"]), as_utc(record["period"]["end"])
-
-
 def _check_records(store: EvidenceStore, entries: dict[int, LedgerEntry], scope: Scope,
                    report: VerificationReport) -> set[str]:
     referenced: set[str] = set()
@@ -334,21 +330,17 @@ def _check_records(store: EvidenceStore, entries: dict[int, LedgerEntry], scope:
             report.add("record-modified", key, f"the evaluation record of ledger entry {seq} does not match the "
                        "SHA-256 in the ledger: it was changed")
             continue
-        record = json.loads(data)
-        if not scope.includes(record["control"]["control_id"], *_period(record)):
+        try:
+            record = EvaluationRecord.from_json(data)
+        except ValueError as exc:  # its hash matches the ledger: the entry was forged along with it
+            report.add("record-unreadable", key, f"the evaluation record of ledger entry {seq} matches the ledger "
+                       f"but is not an evaluation record ({exc})")
+            continue
+        if not scope.includes(record.control_id, record.period.start, record.period.end):
             continue
         checked += 1
-        owner = f"{record['control']['control_id']} {record['period']['start'][:10]} v{record['version']}"
-        population = record.get("population") or {}
-        _check_artefact(store, report, "population", population.get("path"), population.get("sha256"), owner)
-        gx = record.get("gx") or {}
-        _check_artefact(store, report, "GX validation result", gx.get("result_path"), gx.get("result_sha256"), owner)
-        _check_artefact(store, report, "Data Docs page", gx.get("docs_path"), gx.get("docs_sha256"), owner)
-        for dataset in (record.get("inputs") or {}).get("datasets", []):
-            for manifest in dataset.get("manifests", []):
-                if isinstance(manifest, dict):
-                    _check_artefact(store, report, f"extract manifest ({dataset.get('dataset')})",
-                                    manifest.get("evidence_path"), manifest.get("sha256"), owner)
+        for what, path, expected in record.artefacts():
+            _check_artefact(store, report, what, path, expected, record.label)
     report.counts["records"] = checked
     return referenced
 
@@ -359,10 +351,10 @@ def _check_orphans(store: EvidenceStore, referenced: set[str], scope: Scope, rep
             continue
         if scope.window is not None:
             try:
-                record = json.loads(store.get(key))
-                if not scope.includes(record["control"]["control_id"], *_period(record)):
+                record = EvaluationRecord.from_json(store.get(key))
+                if not scope.includes(record.control_id, record.period.start, record.period.end):
                     continue
-            except (ValueError, KeyError):
+            except ValueError:
                 pass
         report.add("record-not-in-ledger", key, "an evaluation record that no ledger entry names: its entry was "
                    "removed (or the writer stopped between the record and its entry)")

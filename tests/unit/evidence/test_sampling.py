@@ -9,14 +9,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ccm.constants import Frequency
+from ccm.constants import Frequency, Status
 from ccm.errors import EvidenceError
 from ccm.evidence.index import EvidenceIndex
 from ccm.evidence.ledger import Ledger
-from ccm.evidence.records import canonical_json
+from ccm.evidence.record import PopulationArtifact
 from ccm.evidence.sampling import default_size, draw_sample
 from ccm.evidence.store import EvidenceStore
-from ccm.periods import as_utc
+from ccm.periods import Period, as_utc
+from tests.unit.evidence.synthetic import PR_REVIEW, synthetic_record
 
 
 def _store_with_populations(tmp_path, entities_per_day: int, days: int) -> EvidenceStore:
@@ -30,13 +31,13 @@ def _store_with_populations(tmp_path, entities_per_day: int, days: int) -> Evide
         sink = io.BytesIO()
         pq.write_table(table, sink)
         population = f"populations/chg_pr_review/2025-11-{day:02d}/{day}.parquet"
-        record = {"evaluation_id": f"{day:032d}", "period": {"start": start, "end": end}, "version": 1,
-                  "status": "pass", "population": {"path": population, "sha256": store.put(population, sink.getvalue()),
-                                                   "rows": entities_per_day}}
+        record = synthetic_record(f"{day:032d}", PR_REVIEW, Period(as_utc(start), as_utc(end)), Status.PASS,
+                                  PopulationArtifact(population, store.put(population, sink.getvalue()),
+                                                     entities_per_day))
         key = f"evaluations/chg_pr_review/2025-11-{day:02d}/v001-{day:032d}.json"
         ledger.append("evaluation", {"evaluation_id": f"{day:032d}", "control_id": "chg_pr_review",
                                      "period_start": start, "period_end": end, "version": 1, "status": "pass",
-                                     "record": key, "record_sha256": store.put(key, canonical_json(record))}, end)
+                                     "record": key, "record_sha256": store.put(key, record.to_json_bytes())}, end)
     return store
 
 
