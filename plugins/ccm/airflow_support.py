@@ -87,11 +87,11 @@ def extract_groups() -> dict[str, dict[str, list[str]]]:
     family are observed together, at one moment; events are read for the data interval.
     Datasets no control uses are not extracted (they cost API quota and prove nothing)."""
     from ccm.config import Settings
-    from ccm.controls.catalog import load_catalog
+    from ccm.controls.catalog import load_controls
     from ccm.sources.registry import ALL_DATASETS, dataset_kinds
 
     settings = Settings.from_env()
-    needed = {d for control in load_catalog(settings.controls_path, dataset_kinds()) for d in control.datasets}
+    needed = {d for control in load_controls(settings, dataset_kinds()) for d in control.datasets}
     groups: dict[str, dict[str, list[str]]] = {}
     for dataset in ALL_DATASETS:
         if dataset.key in needed:

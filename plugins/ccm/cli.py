@@ -176,12 +176,12 @@ def controls_list(
     markdown: Annotated[bool, typer.Option(help="print it as Markdown (docs/controls.md)")] = False,
 ) -> None:
     """The control matrix: criteria → controls, with owner, frequency, sources and test."""
-    from ccm.controls.catalog import load_catalog
+    from ccm.controls.catalog import load_controls
     from ccm.controls.describe import describe_suite, matrix_markdown
     from ccm.sources.registry import dataset_kinds
 
     settings = _settings()
-    catalog = load_catalog(settings.controls_path, dataset_kinds())
+    catalog = load_controls(settings, dataset_kinds())
     if markdown:
         sys.stdout.write(matrix_markdown(settings, catalog))
         return

@@ -22,7 +22,7 @@ from ccm.lake import Lake
 from ccm.manifests import ExtractManifest, RunContext
 from ccm.sources.connections import Connection
 from ccm.sources.extract import Extracted, Interval, run_extracts
-from ccm.sources.registry import ALL_DATASETS, get_dataset, source_module
+from ccm.sources.registry import ALL_DATASETS, get_dataset, source_family
 from ccm.transform import TransformError
 
 log = logging.getLogger(__name__)
@@ -64,11 +64,11 @@ def extract_days(settings: Settings, dataset_key: str, interval: Interval, run: 
 def _run_extracts(settings: Settings, dataset_key: str, intervals: list[Interval], run: RunContext,
                   resolve: ConnectionResolver, **client_overrides: Any) -> list[Extracted]:
     dataset = get_dataset(dataset_key)
-    module = source_module(dataset.source)
+    family = source_family(dataset.source)
     lake = Lake(settings.lake_uri, settings.s3_endpoint_url)
-    connection = resolve(module.CONN_ID) if module.CONN_ID else None
-    with module.make_client(connection, settings, **client_overrides) as client:
-        return run_extracts(dataset, intervals, module.FETCHERS[dataset.name](client), lake, run)
+    connection = resolve(family.conn_id) if family.conn_id else None
+    with family.make_client(connection, settings, **client_overrides) as client:
+        return run_extracts(dataset, intervals, family.fetcher(dataset, client), lake, run)
 
 
 def lookback_intervals(interval: Interval, lookback: timedelta) -> list[Interval]:
@@ -123,12 +123,29 @@ def health(settings: Settings, run: RunContext) -> dict[str, Any]:
     return {"populations": "all built"}
 
 
+def load_runtime(settings: Settings) -> engine.Runtime:
+    """The engine's runtime over the controls and exceptions this deployment runs: the
+    shipped matrix plus the company folder's (`Settings.company_dir`), if there is one."""
+    from dataclasses import replace
+
+    from ccm.controls.catalog import load_controls
+    from ccm.controls.exceptions import load_exception_register
+    from ccm.sources.registry import dataset_kinds
+
+    runtime = engine.Runtime.load(settings)
+    if settings.company_dir is None:
+        return runtime
+    catalog = load_controls(settings, dataset_kinds())
+    return replace(runtime, catalog=catalog,
+                   exceptions=load_exception_register(settings, {c.control_id for c in catalog}))
+
+
 def plan(settings: Settings, interval: Interval, run: RunContext,
          control_ids: list[str] | None = None) -> dict[str, Any]:
     """Register the lake in the warehouse and decide what this run evaluates."""
     from ccm.warehouse import connect, register_lake
 
-    runtime = engine.Runtime.load(settings)
+    runtime = load_runtime(settings)
     with connect(settings.warehouse_path) as con:
         registered = register_lake(con, runtime.lake, list(ALL_DATASETS))
     assessments = engine.plan(runtime, interval.start, interval.end, run, control_ids)
@@ -171,7 +188,7 @@ def transform(settings: Settings, run: RunContext, all_tests: bool = False) -> d
 
 
 def evaluate(settings: Settings, run: RunContext) -> dict[str, Any]:
-    runtime = engine.Runtime.load(settings)
+    runtime = load_runtime(settings)
     results = engine.evaluate(runtime, run)
     return {
         "evaluated": len(results),

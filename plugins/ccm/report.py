@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ccm import clock
 from ccm.config import Settings
-from ccm.controls.catalog import load_catalog
+from ccm.controls.catalog import load_controls
 from ccm.warehouse import connect, ensure_schema
 
 
@@ -75,7 +75,7 @@ def current_results(settings: Settings) -> list[dict[str, Any]]:
 def write_index(settings: Settings) -> Path:
     out_dir = settings.data_dir / "reports"
     out_dir.mkdir(parents=True, exist_ok=True)
-    catalog = load_catalog(settings.controls_path)
+    catalog = load_controls(settings)
     rows = current_results(settings)
     link = evidence_linker(settings, out_dir)
     for row in rows:

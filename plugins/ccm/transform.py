@@ -35,6 +35,7 @@ def run_dbt(settings: Settings, args: list[str], variables: dict[str, Any] | Non
 
     os.environ["CCM_WAREHOUSE"] = str(settings.warehouse_path)
     os.environ["CCM_LAKE_URI"] = settings.lake_uri
+    _point_at_company_models(settings)
     target = dbt_target_dir(settings)
     target.mkdir(parents=True, exist_ok=True)
     command = [
@@ -64,6 +65,27 @@ def run_dbt(settings: Settings, args: list[str], variables: dict[str, Any] | Non
     if raise_on_failure and (failures or not result.success):
         raise TransformError(f"dbt {' '.join(args)} failed: " + ("; ".join(failures) or "see dbt logs"))
     return rows
+
+
+COMPANY_MODELS_ENV = "CCM_COMPANY_MODELS"
+
+
+def _point_at_company_models(settings: Settings) -> None:
+    """Add the company's population models (`<company_dir>/models`) to dbt's model-paths.
+
+    dbt_project.yml reads the folder from CCM_COMPANY_MODELS: dbt-core 1.11 renders env_var
+    in model-paths and accepts an absolute path there (the manifest's original_file_path is
+    then absolute, and the evidence record hashes the company's file). Chosen over copying or
+    symlinking the models into dbt/models/: the project tree stays read-only (it is in the
+    image), nothing can go stale, and the compiled model is exactly the company's file.
+    """
+    from ccm.controls.catalog import COMPANY_MODELS
+
+    models = Path(settings.company_dir) / COMPANY_MODELS if settings.company_dir is not None else None
+    if models is not None and models.is_dir():
+        os.environ[COMPANY_MODELS_ENV] = str(models.resolve())
+    else:
+        os.environ.pop(COMPANY_MODELS_ENV, None)
 
 
 def _release_warehouse() -> None:

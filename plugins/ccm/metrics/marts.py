@@ -53,15 +53,15 @@ class MartsBuild:
 
 def refresh_reference_tables(settings: Settings) -> dict[str, Any]:
     """Write the control matrix, datasets, exceptions and new manifests into the warehouse."""
-    from ccm.controls.catalog import load_catalog
-    from ccm.controls.exceptions import load_exceptions
+    from ccm.controls.catalog import load_controls
+    from ccm.controls.exceptions import load_exception_register
     from ccm.lake import Lake
     from ccm.metrics.reference import sync_reference_tables
     from ccm.sources.registry import dataset_kinds
     from ccm.warehouse import connect
 
-    catalog = load_catalog(settings.controls_path, dataset_kinds())
-    exceptions = load_exceptions(settings.exceptions_path, {c.control_id for c in catalog})
+    catalog = load_controls(settings, dataset_kinds())
+    exceptions = load_exception_register(settings, {c.control_id for c in catalog})
     with connect(settings.warehouse_path) as con:
         return sync_reference_tables(con, catalog, exceptions, Lake(settings.lake_uri, settings.s3_endpoint_url))
 
