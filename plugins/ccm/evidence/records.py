@@ -1,8 +1,9 @@
-"""The evidence of one evaluation: population, GX result, exceptions, inputs, run, code.
+"""Where an evaluation's evidence lives in the store, and the helpers its record is built with.
 
-Written once per (control, period) evaluation to the evidence store and chained into the
-ledger. The record names every artefact by path and SHA-256, so `ccm evidence verify`
-can recompute each hash from the stored bytes.
+The record itself is `ccm.evidence.record.EvaluationRecord`, written by
+`ccm.evidence.writer.EvidenceWriter` once per (control, period) evaluation and chained into
+the ledger. It names every artefact by path and SHA-256, so `ccm evidence verify` can
+recompute each hash from the stored bytes.
 """
 
 from __future__ import annotations
@@ -78,7 +79,3 @@ def actor() -> str:
     except (KeyError, OSError):
         user = "unknown"
     return f"{user}@{socket.gethostname()}"
-
-
-def read_record(store: Any, key: str) -> dict[str, Any]:
-    return json.loads(store.get(key))
