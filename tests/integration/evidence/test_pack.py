@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 from ccm.evidence.pack import build_pack
+from ccm.evidence.record import EvaluationRecord
 from ccm.evidence.store import EvidenceStore
 from ccm.evidence.verify import verify_store
 from ccm.report import current_results
@@ -38,19 +39,19 @@ def pack(tmp_path_factory, evidence_run, airflow_db):
                       organisation="Kestrel Labs")
 
 
-def _records(evidence_run) -> list[dict]:
+def _records(evidence_run) -> list[EvaluationRecord]:
     store = EvidenceStore(evidence_run.settings.evidence_uri)
-    return [json.loads(store.get(k)) for k in store.list("evaluations")]
+    return [EvaluationRecord.from_json(store.get(k)) for k in store.list("evaluations")]
 
 
 def test_the_pack_summarises_the_window(pack, evidence_run):
     records = _records(evidence_run)
     current = {}
-    for record in sorted(records, key=lambda r: r["version"]):
-        current[record["period"]["start"]] = record
+    for record in sorted(records, key=lambda r: r.version):
+        current[record.period.start] = record
     expected: dict[str, int] = {"periods": evidence_run.days}
     for record in current.values():
-        expected[record["status"]] = expected.get(record["status"], 0) + 1
+        expected[record.status.value] = expected.get(record.status.value, 0) + 1
     assert pack.summary["totals"] == expected
     assert {"pass", "fail", "excepted", "not_tested"} <= set(expected)
     assert pack.summary["verification_ok"] and pack.summary["pack_verification_ok"]
@@ -79,12 +80,12 @@ def test_the_pack_carries_verifiable_evidence_and_populations(pack, evidence_run
     report = verify_store(EvidenceStore(str(pack.directory / "evidence")), window_start,
                           window_start + timedelta(days=evidence_run.days))
     assert report.ok and report.counts["records"] == evidence_run.days + 1
-    record = next(r for r in _records(evidence_run) if r["population"])
-    label = record["period"]["start"][:10]
+    record = next(r for r in _records(evidence_run) if r.population)
+    label = record.period.label
     rows = list(csv.DictReader(io.StringIO(
-        (pack.directory / f"populations/iam_okta_mfa/{label}/v{record['version']:03d}.csv").read_text())))
-    assert len(rows) == record["population"]["rows"]
-    assert {r["entity_id"] for r in rows} >= set(record["failing_entity_ids"])
+        (pack.directory / f"populations/iam_okta_mfa/{label}/v{record.version:03d}.csv").read_text())))
+    assert len(rows) == record.population.rows
+    assert {r["entity_id"] for r in rows} >= set(record.failing_entity_ids)
 
 
 def test_a_rerun_period_shows_the_current_version_and_its_history(pack, evidence_run):
@@ -238,29 +239,34 @@ MONTHLY_CONTROL = """
 
 def _add_monthly_evaluation(store: EvidenceStore) -> None:
     """A monthly control's October evaluation, shaped like a real record (synthetic result)."""
+    from dataclasses import replace
+
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from ccm.constants import Frequency, Status
     from ccm.evidence.ledger import Ledger
-    from ccm.evidence.records import canonical_json
+    from ccm.evidence.record import ControlRef, PopulationArtifact
+    from ccm.periods import Period, as_utc
 
-    template = json.loads(store.get(next(k for k in store.list("evaluations"))))
+    template = EvaluationRecord.from_json(store.get(next(k for k in store.list("evaluations"))))
     sink = io.BytesIO()
     pq.write_table(pa.table({"entity_id": ["pr-101", "pr-102", "pr-103"], "approvals": [1, 0, 2]}), sink)
     evaluation_id = "c" * 32
     population = f"populations/chg_pr_review/2025-10-01/{evaluation_id}.parquet"
-    record = {**template, "evaluation_id": evaluation_id, "version": 1, "supersedes": None, "status": "fail",
-              "control": {"control_id": "chg_pr_review", "title": "Pull requests are reviewed", "criteria": ["CC8.1"],
-                          "frequency": "monthly", "owner": "Engineering"},
-              "period": {"start": "2025-10-01T00:00:00+00:00", "end": "2025-11-01T00:00:00+00:00"},
-              "population": {"path": population, "sha256": store.put(population, sink.getvalue()), "rows": 3},
-              "failing_entity_ids": ["pr-102"], "excepted_entity_ids": [], "exceptions_applied": [], "gx": None,
-              "reason": "approvals >= 1"}
-    key = f"evaluations/chg_pr_review/2025-10-01/v001-{evaluation_id}.json"
+    record = replace(
+        template, evaluation_id=evaluation_id, version=1, supersedes=None, status=Status.FAIL,
+        control=ControlRef("chg_pr_review", "Pull requests are reviewed", ("CC8.1",), Frequency.MONTHLY, "Engineering"),
+        period=Period(as_utc("2025-10-01"), as_utc("2025-11-01")),
+        population=PopulationArtifact(population, store.put(population, sink.getvalue()), 3),
+        failing_entity_ids=("pr-102",), excepted_entity_ids=(), exceptions_applied=(), gx=None,
+        reason="approvals >= 1")
+    key = record.key
     Ledger(store).append("evaluation", {
-        "evaluation_id": evaluation_id, "control_id": "chg_pr_review", "period_start": record["period"]["start"],
-        "period_end": record["period"]["end"], "version": 1, "status": "fail", "record": key,
-        "record_sha256": store.put(key, canonical_json(record))}, "2025-11-01T01:30:00+00:00")
+        "evaluation_id": evaluation_id, "control_id": "chg_pr_review",
+        "period_start": record.period.start.isoformat(), "period_end": record.period.end.isoformat(), "version": 1,
+        "status": "fail", "record": key, "record_sha256": store.put(key, record.to_json_bytes())},
+        "2025-11-01T01:30:00+00:00")
 
 
 def test_a_monthly_control_in_type_one_and_type_two_packs(tmp_path, evidence_run):

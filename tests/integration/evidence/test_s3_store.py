@@ -105,8 +105,8 @@ def test_the_engine_writes_verifiable_evidence_to_s3(s3, moto_endpoint, evidence
     assert report.ok, [str(f) for f in report.findings]
     assert report.counts["records"] == 1 and report.counts["artefacts"] >= 5 and report.counts["digests"] == 1
     record_key = next(k for k in store.list("evaluations"))
-    import json
+    from ccm.evidence.record import EvaluationRecord
 
-    record = json.loads(store.get(record_key))
-    for key in (record_key, record["population"]["path"], record["gx"]["result_path"], record["gx"]["docs_path"]):
+    record = EvaluationRecord.from_json(store.get(record_key))
+    for key in (record_key, record.population.path, record.gx.result_path, record.gx.docs_path):
         assert store.retention(key)["Mode"] == "COMPLIANCE"
