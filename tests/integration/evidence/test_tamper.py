@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ccm.evidence.ledger import GENESIS, Digest, LedgerEntry, digest_key, entry_key
+from ccm.evidence.record import EvaluationRecord
 from ccm.evidence.verify import VerificationReport, verify_store, warehouse_rows
 
 pytestmark = pytest.mark.integration
@@ -26,12 +27,12 @@ def _kinds(report: VerificationReport) -> dict[str, set[str]]:
     return found
 
 
-def _records(store) -> list[dict]:
-    return [json.loads(store.get(k)) for k in store.list("evaluations")]
+def _records(store) -> list[EvaluationRecord]:
+    return [EvaluationRecord.from_json(store.get(k)) for k in store.list("evaluations")]
 
 
-def _tested_record(store) -> dict:
-    return next(r for r in _records(store) if r["population"] and r["gx"])
+def _tested_record(store) -> EvaluationRecord:
+    return next(r for r in _records(store) if r.population and r.gx)
 
 
 def test_the_untouched_store_verifies(evidence_run, tmp_path):
@@ -42,7 +43,7 @@ def test_the_untouched_store_verifies(evidence_run, tmp_path):
     assert report.counts["entries"] == evidence_run.days + 1
     assert report.counts["digests"] == 2
     assert report.counts["records"] == evidence_run.days + 1
-    tested = sum(1 for r in _records(store) if r["gx"])
+    tested = sum(1 for r in _records(store) if r.gx)
     # population, GX result, Data Docs page and two extract manifests per tested evaluation
     assert report.counts["artefacts"] >= tested * 5
     assert report.counts["warehouse_results"] == evidence_run.days + 1
@@ -53,11 +54,11 @@ def test_one_modified_byte_is_named(evidence_run, tmp_path, artefact):
     store = evidence_run.copy_store(tmp_path / "evidence")
     record = _tested_record(store)
     path = {
-        "gx result": record["gx"]["result_path"],
-        "population": record["population"]["path"],
-        "docs page": record["gx"]["docs_path"],
-        "record": next(k for k in store.list("evaluations") if record["evaluation_id"] in k),
-        "input manifest": record["inputs"]["datasets"][0]["manifests"][0]["evidence_path"],
+        "gx result": record.gx.result_path,
+        "population": record.population.path,
+        "docs page": record.gx.docs_path,
+        "record": record.key,
+        "input manifest": record.inputs.datasets[0].manifests[0].evidence_path,
     }[artefact]
     target = store.local_path(path)
     data = bytearray(target.read_bytes())
@@ -72,10 +73,10 @@ def test_one_modified_byte_is_named(evidence_run, tmp_path, artefact):
 def test_a_deleted_artefact_is_named(evidence_run, tmp_path):
     store = evidence_run.copy_store(tmp_path / "evidence")
     record = _tested_record(store)
-    store.local_path(record["population"]["path"]).unlink()
-    store.local_path(record["gx"]["docs_path"]).unlink()
+    store.local_path(record.population.path).unlink()
+    store.local_path(record.gx.docs_path).unlink()
     kinds = _kinds(_verify(store, evidence_run))
-    assert kinds["artefact-missing"] == {record["population"]["path"], record["gx"]["docs_path"]}
+    assert kinds["artefact-missing"] == {record.population.path, record.gx.docs_path}
 
 
 def test_a_deleted_record_is_named(evidence_run, tmp_path):
@@ -163,8 +164,8 @@ def test_an_entry_anchored_to_a_removed_digest_is_named(evidence_run, tmp_path):
 def test_the_window_limits_the_artefact_checks_not_the_chain(evidence_run, tmp_path):
     store = evidence_run.copy_store(tmp_path / "evidence")
     start = evidence_run.window_start
-    late = next(r for r in _records(store) if r["population"] and r["period"]["start"] >= "2025-10-04")
-    store.local_path(late["population"]["path"]).unlink()
+    late = next(r for r in _records(store) if r.population and r.period.label >= "2025-10-04")
+    store.local_path(late.population.path).unlink()
     from datetime import timedelta
 
     early = verify_store(store, start, start + timedelta(days=3))
@@ -182,11 +183,11 @@ def test_the_cli_exits_non_zero_naming_the_finding(evidence_run, tmp_path, monke
     assert ok.exit_code == 0, ok.output
     assert "OK" in ok.output
     record = _tested_record(store)
-    store.local_path(record["gx"]["result_path"]).write_bytes(b"{}")
+    store.local_path(record.gx.result_path).write_bytes(b"{}")
     bad = runner.invoke(app, ["evidence", "verify", "--store", str(store.root), "--json"])
     assert bad.exit_code == 1
     findings = json.loads(bad.output)["findings"]
-    assert [f["subject"] for f in findings] == [record["gx"]["result_path"]]
+    assert [f["subject"] for f in findings] == [record.gx.result_path]
 
 
 def test_the_type_one_scope_is_each_controls_latest_closed_period(evidence_run, tmp_path):
