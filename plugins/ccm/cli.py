@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -192,6 +193,63 @@ def controls_list(
                           "\n".join(control.datasets), describe_suite(settings, control.suite))
     console.print(table)
     console.print(f"{len(catalog)} controls covering {len(catalog.by_criterion())} criteria")
+
+
+@controls_app.command("init")
+def controls_init(
+    folder: Annotated[Path | None, typer.Argument(help="the company folder (default: $CCM_COMPANY_DIR)")] = None,
+) -> None:
+    """Create a company folder for your own controls (controls.yml, exceptions.yml, models/, suites/)."""
+    import os
+
+    from ccm.controls.scaffold import init_company_dir
+
+    target = folder or (Path(os.environ["CCM_COMPANY_DIR"]) if os.environ.get("CCM_COMPANY_DIR") else None)
+    if target is None:
+        raise CcmError("name the folder: ccm controls init <folder> (then set CCM_COMPANY_DIR to it)")
+    for path in init_company_dir(target):
+        console.print(f"created {path}")
+    console.print(f"company folder {target.resolve()}: set CCM_COMPANY_DIR={target.resolve()}")
+
+
+@controls_app.command("new")
+def controls_new(
+    control_id: Annotated[str, typer.Argument(help="snake_case with a domain prefix, e.g. iam_okta_mfa")],
+    criteria: Annotated[list[str], typer.Option("--criteria", help="TSC criterion, e.g. CC6.1 (repeatable)")],
+    frequency: Annotated[str, typer.Option(help="daily, weekly, monthly, quarterly or annual")],
+    source: Annotated[list[str], typer.Option("--source", help="dataset, e.g. okta.users (repeatable)")],
+    title: Annotated[str, typer.Option(help="one line")],
+    owner: Annotated[str, typer.Option(help="the team accountable for the control")],
+    description: Annotated[str | None, typer.Option(help="what the control ensures")] = None,
+    freshness: Annotated[str, typer.Option(help="how soon after a period closes a snapshot must be observed")] = "6h",
+    into: Annotated[str, typer.Option(help="company (the CCM_COMPANY_DIR folder) or shipped (the product's matrix)")]
+    = "company",
+) -> None:
+    """Scaffold a control: its catalog entry, population model (SQL + YAML) and GX suite."""
+    from ccm.controls.scaffold import new_control
+
+    written = new_control(_settings(), control_id, criteria=criteria, frequency=frequency, sources=source,
+                          title=title, owner=owner, description=description, freshness=freshness, into=into)
+    console.print(f"appended control {control_id} to {written[0]}")
+    for path in written[1:]:
+        console.print(f"wrote {path}")
+    console.print("next: compute the attributes the test needs in the model's SQL, add an expectation on them "
+                  "to the suite, then run `ccm controls check`")
+
+
+@controls_app.command("check")
+def controls_check(
+    build: Annotated[bool, typer.Option(help="build the populations into a throw-away warehouse to check "
+                                             "their columns (--no-build skips the column checks)")] = True,
+) -> None:
+    """Validate every control's chain: catalog entry, population model and its columns, GX suite."""
+    from ccm.controls.check import check_controls, describe_report
+
+    report = check_controls(_settings(), build=build)
+    for line in describe_report(report):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def entrypoint() -> None:

@@ -67,25 +67,35 @@ def run_dbt(settings: Settings, args: list[str], variables: dict[str, Any] | Non
     return rows
 
 
-COMPANY_MODELS_ENV = "CCM_COMPANY_MODELS"
+COMPANY_MODELS_LINK = "company_models"  # in the dbt project, listed in its model-paths, git-ignored
 
 
 def _point_at_company_models(settings: Settings) -> None:
-    """Add the company's population models (`<company_dir>/models`) to dbt's model-paths.
+    """Make the company's population models (`<company_dir>/models`) part of the dbt project.
 
-    dbt_project.yml reads the folder from CCM_COMPANY_MODELS: dbt-core 1.11 renders env_var
-    in model-paths and accepts an absolute path there (the manifest's original_file_path is
-    then absolute, and the evidence record hashes the company's file). Chosen over copying or
-    symlinking the models into dbt/models/: the project tree stays read-only (it is in the
-    image), nothing can go stale, and the compiled model is exactly the company's file.
+    dbt_project.yml lists `company_models` in its model-paths; it is a symlink, pointed here at
+    the company's models before every dbt invocation and removed when there is no company
+    folder. Why a link inside the project rather than the folder's absolute path in
+    model-paths (dbt-core 1.11 renders env_var there and accepts an absolute path): dbt writes
+    a node's compiled SQL to target/compiled/<package>/<original_file_path>, and an absolute
+    original_file_path makes that the source file itself, so a build would overwrite the
+    company's models. With the link the paths are relative (company_models/ctl_x.sql) and
+    compiled files stay in target/. A link rather than a copy: nothing goes stale, and the
+    evidence record hashes the company's file itself.
     """
     from ccm.controls.catalog import COMPANY_MODELS
 
+    link = settings.dbt_project_dir / COMPANY_MODELS_LINK
     models = Path(settings.company_dir) / COMPANY_MODELS if settings.company_dir is not None else None
-    if models is not None and models.is_dir():
-        os.environ[COMPANY_MODELS_ENV] = str(models.resolve())
-    else:
-        os.environ.pop(COMPANY_MODELS_ENV, None)
+    wanted = models.resolve() if models is not None and models.is_dir() else None
+    if link.is_symlink():
+        if wanted is not None and Path(os.readlink(link)) == wanted:
+            return
+        link.unlink()
+    elif link.exists():
+        raise TransformError(f"{link} should be a symlink to the company's models (or absent); it is not")
+    if wanted is not None:
+        link.symlink_to(wanted, target_is_directory=True)
 
 
 def _release_warehouse() -> None:
