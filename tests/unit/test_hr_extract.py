@@ -13,8 +13,8 @@ from ccm.errors import SourceError
 from ccm.lake import Lake
 from ccm.manifests import RunContext
 from ccm.pipeline import extract
+from ccm.sources.exports.hr import EMPLOYEES
 from ccm.sources.extract import Interval
-from ccm.sources.hr import EMPLOYEES
 from ccm_demo.simulator import generate
 from ccm_demo.spec import DemoSpec
 from ccm_demo.standins import inbox as inbox_standin
@@ -44,8 +44,9 @@ def test_the_days_roster_is_extracted_with_every_person(settings, demo_dir, smal
 def test_an_export_not_yet_delivered_fails_naming_the_file(settings, demo_dir, small_spec):
     day = small_spec.window_start + timedelta(days=3)
     deliver(demo_dir, settings, day + timedelta(hours=23))  # before the export for `day` arrives
-    with pytest.raises(SourceError, match=r"hr: no export dated 2025-10-04 in .*/hr/employees; latest is "
-                                          r"hr/employees/employees_2025-10-03.csv"):
+    with pytest.raises(SourceError, match=r"hr: export hr/employees/employees_2025-10-04\.csv was not delivered "
+                                          r"\(no export dated 2025-10-04 in .*/hr/employees; latest is "
+                                          r"hr/employees/employees_2025-10-03\.csv\)"):
         extract_day(settings, day)
 
 

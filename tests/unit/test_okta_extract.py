@@ -41,7 +41,7 @@ def _users_files(settings):
 
 
 def test_all_pages_are_followed(settings, okta_connection, okta_standin, monkeypatch, demo_dir, small_spec):
-    monkeypatch.setattr(okta, "PAGE_SIZE", 7)
+    monkeypatch.setattr(okta.fetchers, "PAGE_SIZE", 7)
     manifest = _extract_users(settings, okta_connection)
     expected = _world_users(demo_dir, small_spec)
     assert manifest.status is ExtractStatus.COMPLETE
@@ -87,7 +87,7 @@ def test_retries_are_bounded_and_the_failure_names_the_request(settings, okta_co
 
 def test_a_500_on_page_three_fails_and_leaves_the_lake_as_it_was(settings, okta_connection, okta_standin,
                                                                  monkeypatch):
-    monkeypatch.setattr(okta, "PAGE_SIZE", 7)
+    monkeypatch.setattr(okta.fetchers, "PAGE_SIZE", 7)
     first = _extract_users(settings, okta_connection)
     before = {p: Lake(settings.lake_uri).read_bytes(p) for p in _users_files(settings)}
     okta_standin.inject(status=500, count=50, path="/api/v1/users", after=2)

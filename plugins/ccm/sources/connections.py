@@ -41,6 +41,13 @@ class Connection:
         return f"{scheme}://{self.host}" + (f":{self.port}" if self.port else "")
 
 
+def required(connection: Connection | None, source: str, conn_id: str) -> Connection:
+    """The connection a source family cannot work without (None: it was not configured)."""
+    if connection is None:
+        raise ConfigError(f"source {source}: no {conn_id} connection")
+    return connection
+
+
 def _env_name(conn_id: str) -> str:
     return f"AIRFLOW_CONN_{conn_id.upper()}"
 

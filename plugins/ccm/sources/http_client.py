@@ -17,12 +17,15 @@ import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
 from ccm.errors import SourceError
+
+if TYPE_CHECKING:
+    from ccm.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -270,3 +273,12 @@ class ApiClient:
 def _snippet(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return repr(text[:limit] + ("…" if len(text) > limit else ""))
+
+
+def api_client(settings: Settings, build: Callable[..., HttpSourceConfig],
+               sleep: Callable[[float], None] | None = None, **overrides: Any) -> ApiClient:
+    """An HTTP family's client: `build(**limits)` with the settings' retry limits (overrides
+    win), and the injected sleep if any."""
+    limits = {"max_attempts": settings.http_max_attempts, "max_total_wait_s": settings.http_max_total_wait_s}
+    config = build(**{**limits, **overrides})
+    return ApiClient(config, sleep=sleep) if sleep else ApiClient(config)

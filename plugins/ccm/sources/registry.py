@@ -1,45 +1,44 @@
-"""Every source family and dataset the pipeline knows.
+"""Every source family and dataset the pipeline knows, listed here explicitly.
 
-A source family is a module in `ccm.sources` that defines `SOURCE` (its name), `CONN_ID`
-(the Airflow connection it reads credentials from), `DATASETS` (its Dataset contracts),
-`FETCHERS` ({dataset name: fetcher factory}) and `make_client(connection, **overrides)`
-(a context manager yielding what the fetchers need). Modules are discovered, so adding
-a source is adding one file.
+A family (`ccm.sources.family.SourceFamily`) is a name, the Airflow connection it reads
+credentials from, its Dataset contracts, `make_client(connection, settings, **overrides)`
+and a fetcher factory per dataset. Adding a source is adding its package and one entry
+to `FAMILIES`; everything that needs a source's datasets, connection, client or fetchers
+asks this module.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from types import ModuleType
+from typing import Any
 
 from ccm.constants import DatasetKind
 from ccm.datasets import Dataset
 from ccm.errors import ConfigError
+from ccm.sources import aws, cloudtrail, exports, github, google, okta
+from ccm.sources.family import SourceFamily
 
-_REQUIRED = ("SOURCE", "CONN_ID", "DATASETS", "FETCHERS", "make_client")
+FAMILIES: tuple[SourceFamily[Any], ...] = (
+    aws.FAMILY,
+    cloudtrail.FAMILY,
+    github.FAMILY,
+    google.FAMILY,
+    *exports.FAMILIES,  # grc, hr, iga, lms
+    okta.FAMILY,
+)
 
 
-def _discover() -> dict[str, ModuleType]:
-    import ccm.sources as package
-
-    found: dict[str, ModuleType] = {}
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
-        if not all(hasattr(module, name) for name in _REQUIRED):
-            continue  # a helper module (http_client, extract, ...), not a source family
-        if module.SOURCE in found:
-            raise ConfigError(f"two source modules declare SOURCE = {module.SOURCE!r}")
-        missing = {d.name for d in module.DATASETS} - set(module.FETCHERS)
-        if missing:
-            raise ConfigError(f"source {module.SOURCE}: no fetcher for {', '.join(sorted(missing))}")
-        found[module.SOURCE] = module
+def _by_name(families: tuple[SourceFamily[Any], ...]) -> dict[str, SourceFamily[Any]]:
+    found: dict[str, SourceFamily[Any]] = {}
+    for family in families:
+        if family.name in found:
+            raise ConfigError(f"two source families are named {family.name!r}")
+        found[family.name] = family
     return found
 
 
-SOURCES: dict[str, ModuleType] = _discover()
+SOURCES: dict[str, SourceFamily[Any]] = _by_name(FAMILIES)
 
-ALL_DATASETS: tuple[Dataset, ...] = tuple(d for module in SOURCES.values() for d in module.DATASETS)
+ALL_DATASETS: tuple[Dataset, ...] = tuple(d for family in FAMILIES for d in family.datasets)
 
 DATASETS: dict[str, Dataset] = {d.key: d for d in ALL_DATASETS}
 if len(DATASETS) != len(ALL_DATASETS):
@@ -61,7 +60,7 @@ def datasets_of(source: str) -> list[Dataset]:
     return [d for d in ALL_DATASETS if d.source == source]
 
 
-def source_module(source: str) -> ModuleType:
+def source_family(source: str) -> SourceFamily[Any]:
     try:
         return SOURCES[source]
     except KeyError:

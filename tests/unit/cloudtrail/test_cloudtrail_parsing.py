@@ -141,10 +141,10 @@ def test_source_module_imports_no_heavy_library():
 @pytest.mark.parametrize("content", [b"", b"{}", json.dumps({"Records": [{"eventID": "e"}] * 5000}).encode()])
 def test_gunzip_gives_the_content_whatever_the_stated_size(content):
     packed = gzip.compress(content, mtime=0)
-    assert cloudtrail._gunzip(packed) == content
-    assert cloudtrail._gunzip(zlib.compress(content)) == content  # no size trailer: a guess, same result
+    assert cloudtrail.reader._gunzip(packed) == content
+    assert cloudtrail.reader._gunzip(zlib.compress(content)) == content  # no size trailer: a guess, same result
     two_members = packed + gzip.compress(b"more", mtime=0)  # CloudTrail writes one member: the rest is ignored
-    assert cloudtrail._gunzip(two_members) == content
+    assert cloudtrail.reader._gunzip(two_members) == content
 
 
 def test_gunzip_refuses_a_truncated_file_even_when_its_tail_looks_like_a_huge_size():
@@ -152,6 +152,6 @@ def test_gunzip_refuses_a_truncated_file_even_when_its_tail_looks_like_a_huge_si
     for cut in (len(packed) // 2, len(packed) - 5, 20):
         truncated = packed[:cut - 4] + b"\xff\xff\xff\x7f"  # ends in a "size" of 2 GB
         with pytest.raises(zlib.error):
-            cloudtrail._gunzip(truncated)
+            cloudtrail.reader._gunzip(truncated)
     with pytest.raises(zlib.error):
-        cloudtrail._gunzip(packed[:-1] + bytes([packed[-1] ^ 1]))  # a size that does not match the content
+        cloudtrail.reader._gunzip(packed[:-1] + bytes([packed[-1] ^ 1]))  # a size that does not match the content

@@ -42,7 +42,7 @@ def _world(demo_dir) -> world.GitHubWorld:
 
 def test_members_follow_every_page_with_2fa_and_role_from_the_filtered_lists(
         settings, github_connection, github_standin, demo_dir, monkeypatch):
-    monkeypatch.setattr(github, "PAGE_SIZE", 7)
+    monkeypatch.setattr(github.fetchers, "PAGE_SIZE", 7)
     _at(DAY_ONE_CLOSE)  # the first planted 2FA lapse: one member has 2FA disabled
     manifest = run_github(settings, github_connection, "github.members")
     gh = _world(demo_dir)
@@ -67,7 +67,7 @@ def test_the_organisation_is_observed_as_of_the_clock(settings, github_connectio
 
 
 def test_saml_identities_page_through_graphql(settings, github_connection, github_standin, demo_dir, monkeypatch):
-    monkeypatch.setattr(github, "PAGE_SIZE", 7)
+    monkeypatch.setattr(github.fetchers, "PAGE_SIZE", 7)
     _at(DAY_ONE_CLOSE)
     manifest = run_github(settings, github_connection, "github.saml_identities")
     rows = _rows(settings, manifest)
@@ -115,7 +115,7 @@ def test_deployments_and_workflow_runs_of_the_day(settings, github_connection, d
 
 
 def test_dependabot_alerts_follow_cursor_pages(settings, github_connection, github_standin, demo_dir, monkeypatch):
-    monkeypatch.setattr(github, "PAGE_SIZE", 3)
+    monkeypatch.setattr(github.fetchers, "PAGE_SIZE", 3)
     moment = SMALL_DEMO.observation_time(DAY.end)
     _at(moment)
     manifest = run_github(settings, github_connection, "github.dependabot_alerts")
@@ -168,8 +168,8 @@ def test_an_exhausted_rate_limit_waits_until_the_reset(settings, github_connecti
 ])
 def test_a_500_mid_pagination_fails_and_leaves_the_lake_as_it_was(settings, github_connection, github_standin,
                                                                   monkeypatch, key, path, after, failing):
-    monkeypatch.setattr(github, "PAGE_SIZE", 3)
-    monkeypatch.setattr(github, "RECENT_PAGE_SIZE", 3)
+    monkeypatch.setattr(github.fetchers, "PAGE_SIZE", 3)
+    monkeypatch.setattr(github.fetchers, "RECENT_PAGE_SIZE", 3)
     _at(SMALL_DEMO.observation_time(DAY.end))
     lake = Lake(settings.lake_uri)
     first = run_github(settings, github_connection, key)

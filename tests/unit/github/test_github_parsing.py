@@ -145,8 +145,8 @@ def test_a_review_without_a_state_is_refused_naming_the_field():
 
 
 def test_the_graphql_endpoint_of_github_enterprise_server():
-    assert github._graphql_url("https://api.github.com") == "https://api.github.com/graphql"
-    assert github._graphql_url("https://ghe.example.com/api/v3/") == "https://ghe.example.com/api/graphql"
+    assert github.client._graphql_url("https://api.github.com") == "https://api.github.com/graphql"
+    assert github.client._graphql_url("https://ghe.example.com/api/v3/") == "https://ghe.example.com/api/graphql"
 
 
 def test_a_connection_without_the_organisation_is_refused():

@@ -45,7 +45,7 @@ def _listed(demo_dir, moment, deleted=False):
 
 def test_every_page_is_followed_through_next_page_token(settings, google_connection, google_standin, monkeypatch,
                                                         demo_dir, small_spec):
-    monkeypatch.setattr(google, "PAGE_SIZE", 7)
+    monkeypatch.setattr(google.fetchers, "PAGE_SIZE", 7)
     manifest = _extract(settings, google_connection)
     expected = _listed(demo_dir, small_spec.observation_time(DAY.end))
     assert manifest.status is ExtractStatus.COMPLETE

@@ -14,8 +14,8 @@ from ccm.errors import SourceError
 from ccm.lake import Lake
 from ccm.manifests import RunContext
 from ccm.pipeline import extract
+from ccm.sources.exports.iga import ACCESS_REVIEWS, APPROVED_ADMINS
 from ccm.sources.extract import Interval
-from ccm.sources.iga import ACCESS_REVIEWS, APPROVED_ADMINS
 from ccm_demo.world import iga as iga_world
 
 
@@ -44,8 +44,9 @@ def test_a_missing_export_fails_naming_the_file_expected(settings, deliver, smal
     day = iga_world.missing_approved_admins_day(small_spec)
     deliver(small_spec.observation_time(day + timedelta(days=1)))
     previous = day - timedelta(days=1)
-    with pytest.raises(SourceError, match=rf"iga: no export dated {day:%Y-%m-%d} in .*/iga/approved_admins; "
-                                          rf"latest is iga/approved_admins/approved_admins_{previous:%Y-%m-%d}.csv"):
+    with pytest.raises(SourceError, match=rf"iga: export iga/approved_admins/approved_admins_{day:%Y-%m-%d}\.csv "
+                                          rf"was not delivered \(no export dated {day:%Y-%m-%d} in .*/iga/approved_admins; "
+                                          rf"latest is iga/approved_admins/approved_admins_{previous:%Y-%m-%d}\.csv\)"):
         _extract(settings, "iga.approved_admins", day)
 
 

@@ -61,7 +61,7 @@ def _event(uuid: str, published: str, event_type: str = "user.session.start") ->
 
 def test_a_bounded_day_is_read_completely_following_next_links_until_an_empty_page(
         settings, okta_connection, okta_standin, monkeypatch, demo_dir):
-    monkeypatch.setattr(okta, "LOG_PAGE_SIZE", 10)
+    monkeypatch.setattr(okta.fetchers, "LOG_PAGE_SIZE", 10)
     manifest = _extract(settings, okta_connection)
     expected = okta_world.events_between(okta_world.load_users(demo_dir), DAY.start, DAY.end)
     assert manifest.status is ExtractStatus.COMPLETE
@@ -190,7 +190,7 @@ def test_lifecycle_factor_and_privilege_events_follow_the_world_timelines(demo_d
 
 def test_admin_roles_come_from_the_assignees_listing_and_each_users_roles(settings, okta_connection, okta_standin,
                                                                           monkeypatch, demo_dir, small_spec):
-    monkeypatch.setattr(okta, "ASSIGNEES_PAGE_SIZE", 1)
+    monkeypatch.setattr(okta.fetchers, "ASSIGNEES_PAGE_SIZE", 1)
     manifest = _extract(settings, okta_connection, key="okta.admin_roles")
     moment = small_spec.observation_time(DAY.end)
     expected = {(u["id"], r["type"]) for u in okta_world.load_users(demo_dir)

@@ -23,15 +23,11 @@ backfill cannot recreate a past day's register (those periods are `not_tested`).
 
 from __future__ import annotations
 
-from typing import Any
-
 from ccm.constants import DatasetKind
 from ccm.datasets import Column, ColumnType, Dataset
-from ccm.sources.daily_export import daily_export_fetcher
-from ccm.sources.inbox import Inbox
+from ccm.sources.exports.daily import export_family
 
 SOURCE = "grc"
-CONN_ID = None  # exports arrive in the inbox (Settings.inbox_uri); no credentials
 
 BACKGROUND_CHECKS = Dataset(
     source=SOURCE,
@@ -216,11 +212,4 @@ EXPORT_FORMATS = {
     RESTORE_TESTS.name: "json",
 }
 
-
-def make_client(connection: Any, settings: Any, **_overrides: Any) -> Inbox:
-    return Inbox(settings.inbox_uri, settings.s3_endpoint_url)
-
-
-FETCHERS = {
-    name: daily_export_fetcher(SOURCE, f"grc/{name}", name, extension) for name, extension in EXPORT_FORMATS.items()
-}
+FAMILY = export_family(SOURCE, DATASETS, EXPORT_FORMATS)

@@ -1,15 +1,5 @@
-"""Okta: users (including DEPROVISIONED), their factors, admin role assignments, System Log.
-
-API shapes follow developer.okta.com: `/api/v1/users` pages with `Link: rel="next"`
-(`after` cursors) and omits DEPROVISIONED users unless filtered for them; factors live
-at `/api/v1/users/{id}/factors`; the System Log at `/api/v1/logs` is queried with a
-bounded `since`/`until` window. Auth is `Authorization: SSWS <token>`.
-
-Admin roles are read as `GET /api/v1/iam/assignees/users` (every user holding a role,
-paged through the body's `_links.next`) and then `GET /api/v1/users/{id}/roles` for each:
-a handful of requests for the few administrators, instead of one roles request per user
-of the whole directory, and the assignees listing is Okta's own answer to "who is an
-admin", so nobody is missed by a client-side filter.
+"""Okta fetchers: users (DEPROVISIONED too), factors, admin roles through the assignees
+listing, the System Log.
 """
 
 from __future__ import annotations
@@ -20,14 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 from ccm import clock
-from ccm.constants import DatasetKind
-from ccm.datasets import Column, ColumnType, Dataset, parse_timestamp
+from ccm.datasets import parse_timestamp
 from ccm.errors import SourceError
 from ccm.sources.extract import Fetcher, FetchLog, Interval
-from ccm.sources.http_client import ApiClient, HttpSourceConfig, Secret
+from ccm.sources.http_client import ApiClient
+from ccm.sources.okta.datasets import ADMIN_ROLES, FACTORS, SOURCE, SYSTEM_LOG, USERS
 
-SOURCE = "okta"
-CONN_ID = "okta_default"
 PAGE_SIZE = 200
 LOG_PAGE_SIZE = 1000  # the System Log's maximum `limit`
 ASSIGNEES_PAGE_SIZE = 100
@@ -39,101 +27,6 @@ LOG_RETENTION = timedelta(days=90)
 LOG_SETTLE = timedelta(minutes=2)
 # statuses whose factors matter: everyone who can still sign in or be reactivated
 _STATUSES_WITH_FACTORS = {"STAGED", "PROVISIONED", "ACTIVE", "RECOVERY", "PASSWORD_EXPIRED", "LOCKED_OUT", "SUSPENDED"}
-
-USERS = Dataset(
-    source=SOURCE,
-    name="users",
-    kind=DatasetKind.SNAPSHOT,
-    description="Every Okta user and its lifecycle status, as observed at observed_at.",
-    key_columns=("user_id",),
-    columns=(
-        Column("user_id", "id", required=True),
-        Column("status", "status", required=True),
-        Column("login", "profile.login", required=True),
-        Column("email", "profile.email"),
-        Column("first_name", "profile.firstName"),
-        Column("last_name", "profile.lastName"),
-        Column("employee_number", "profile.employeeNumber"),
-        Column("user_type", "profile.userType"),
-        Column("created", "created", ColumnType.TIMESTAMP, required=True),
-        Column("activated", "activated", ColumnType.TIMESTAMP),
-        Column("status_changed", "statusChanged", ColumnType.TIMESTAMP),
-        Column("last_login", "lastLogin", ColumnType.TIMESTAMP),
-        Column("last_updated", "lastUpdated", ColumnType.TIMESTAMP),
-        Column("password_changed", "passwordChanged", ColumnType.TIMESTAMP),
-    ),
-)
-
-FACTORS = Dataset(
-    source=SOURCE,
-    name="factors",
-    kind=DatasetKind.SNAPSHOT,
-    description="Enrolled authenticator factors per user (record = {userId, factor}).",
-    key_columns=("user_id", "factor_id"),
-    columns=(
-        Column("user_id", "userId", required=True),
-        Column("factor_id", "factor.id", required=True),
-        Column("factor_type", "factor.factorType", required=True),
-        Column("provider", "factor.provider"),
-        Column("status", "factor.status", required=True),
-        Column("created", "factor.created", ColumnType.TIMESTAMP),
-        Column("last_updated", "factor.lastUpdated", ColumnType.TIMESTAMP),
-    ),
-)
-
-ADMIN_ROLES = Dataset(
-    source=SOURCE,
-    name="admin_roles",
-    kind=DatasetKind.SNAPSHOT,
-    description="Administrator role assignments per user (record = {userId, role}), as observed at observed_at.",
-    key_columns=("user_id", "role_assignment_id"),
-    columns=(
-        Column("user_id", "userId", required=True),
-        Column("role_assignment_id", "role.id", required=True),
-        Column("role_type", "role.type", required=True),
-        Column("role_label", "role.label"),
-        Column("role_status", "role.status"),
-        Column("assignment_type", "role.assignmentType"),
-        Column("created", "role.created", ColumnType.TIMESTAMP),
-        Column("last_updated", "role.lastUpdated", ColumnType.TIMESTAMP),
-    ),
-)
-
-SYSTEM_LOG = Dataset(
-    source=SOURCE,
-    name="system_log",
-    kind=DatasetKind.EVENT,
-    description="Okta System Log events (/api/v1/logs), one row per event, by published time.",
-    key_columns=("uuid",),
-    time_column="published",
-    columns=(
-        Column("uuid", "uuid", required=True),
-        Column("published", "published", ColumnType.TIMESTAMP, required=True),
-        Column("event_type", "eventType", required=True),
-        Column("version", "version"),
-        Column("severity", "severity"),
-        Column("legacy_event_type", "legacyEventType"),
-        Column("display_message", "displayMessage"),
-        Column("actor_id", "actor.id"),
-        Column("actor_type", "actor.type"),
-        Column("actor_alternate_id", "actor.alternateId"),
-        Column("actor_display_name", "actor.displayName"),
-        Column("outcome_result", "outcome.result"),
-        Column("outcome_reason", "outcome.reason"),
-        Column("client_ip", "client.ipAddress"),
-        Column("transaction_id", "transaction.id"),
-        Column("target", "target", ColumnType.JSON, description="target[] as JSON"),
-    ),
-)
-
-DATASETS = (USERS, FACTORS, ADMIN_ROLES, SYSTEM_LOG)
-
-
-def config_from_connection(base_url: str, token: str, **overrides: Any) -> HttpSourceConfig:
-    return HttpSourceConfig(
-        source=SOURCE, base_url=base_url.rstrip("/"), token=Secret(token),
-        auth_prefix="SSWS ", **overrides,
-    )
 
 
 def _list_users(client: ApiClient, fetch_log: FetchLog, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -157,6 +50,16 @@ def iter_users(client: ApiClient, fetch_log: FetchLog) -> Iterator[dict[str, Any
         yield user
 
 
+def _user_list(client: ApiClient, fetch_log: FetchLog, user_id: str, resource: str, expected: str) -> list[Any]:
+    """`GET /api/v1/users/{id}/<resource>`, one page that must be a JSON list."""
+    path = f"/api/v1/users/{user_id}/{resource}"
+    body, _ = client.get_json(path)
+    fetch_log.pages += 1
+    if not isinstance(body, list):
+        raise SourceError(SOURCE, f"GET {path}: expected {expected}")
+    return body
+
+
 def fetch_users(client: ApiClient):
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         yield from iter_users(client, fetch_log)
@@ -173,11 +76,7 @@ def fetch_factors(client: ApiClient):
             user_id = user.get("id")
             if not user_id:
                 continue  # the users extract quarantines it; nothing to ask for here
-            body, _ = client.get_json(f"/api/v1/users/{user_id}/factors")
-            fetch_log.pages += 1
-            if not isinstance(body, list):
-                raise SourceError(SOURCE, f"GET /api/v1/users/{user_id}/factors: expected a JSON list")
-            for factor in body:
+            for factor in _user_list(client, fetch_log, user_id, "factors", "a JSON list"):
                 yield {"userId": user_id, "factor": factor}
 
     return fetch
@@ -186,12 +85,7 @@ def fetch_factors(client: ApiClient):
 def fetch_admin_roles(client: ApiClient) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         for user_id in iter_role_assignees(client, fetch_log):
-            path = f"/api/v1/users/{user_id}/roles"
-            body, _ = client.get_json(path)
-            fetch_log.pages += 1
-            if not isinstance(body, list):
-                raise SourceError(SOURCE, f"GET {path}: expected a JSON list of role assignments")
-            for role in body:
+            for role in _user_list(client, fetch_log, user_id, "roles", "a JSON list of role assignments"):
                 yield {"userId": user_id, "role": role}
 
     return fetch
@@ -299,10 +193,3 @@ def _iso(moment: Any) -> str:
 
 FETCHERS = {USERS.name: fetch_users, FACTORS.name: fetch_factors, ADMIN_ROLES.name: fetch_admin_roles,
             SYSTEM_LOG.name: fetch_system_log}
-
-
-def make_client(connection: Any, settings: Any, sleep: Any = None, **overrides: Any) -> ApiClient:
-    """An Okta client from a Connection (host = org URL, password = API token)."""
-    limits = {"max_attempts": settings.http_max_attempts, "max_total_wait_s": settings.http_max_total_wait_s}
-    config = config_from_connection(connection.base_url, connection.password, **{**limits, **overrides})
-    return ApiClient(config, sleep=sleep) if sleep else ApiClient(config)

@@ -1,7 +1,7 @@
 """Identity governance (IGA) exports: approved administrators and user-access reviews.
 
 Both arrive in the inbox as daily exports dated by the day they describe, like the HR
-roster (`ccm.sources.inbox`):
+roster (`ccm.sources.exports.inbox`):
 - `<inbox>/iga/approved_admins/approved_admins_YYYY-MM-DD.csv`: the approved-administrator
   register at the end of that day, one row per approval (system, account, role, approver,
   approval time, ticket, expiry). The administrator controls compare every admin role
@@ -16,16 +16,11 @@ the file expected, so the controls that need it are `not_tested` for that day.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
-
 from ccm.constants import DatasetKind
 from ccm.datasets import Column, ColumnType, Dataset
-from ccm.sources.extract import Fetcher, FetchLog, Interval
-from ccm.sources.inbox import Inbox, export_day, export_for, read_records
+from ccm.sources.exports.daily import export_family
 
 SOURCE = "iga"
-CONN_ID = None  # exports arrive in the inbox (Settings.inbox_uri); no credentials
 
 APPROVED_ADMINS = Dataset(
     source=SOURCE,
@@ -70,25 +65,4 @@ ACCESS_REVIEWS = Dataset(
 
 DATASETS = (APPROVED_ADMINS, ACCESS_REVIEWS)
 
-
-def make_client(connection: Any, settings: Any, **_overrides: Any) -> Inbox:
-    return Inbox(settings.inbox_uri, settings.s3_endpoint_url)
-
-
-def _fetch_export(directory: str) -> Callable[[Inbox], Fetcher]:
-    """A fetcher factory reading the export dated by the interval's last day from `directory`."""
-
-    def factory(inbox: Inbox) -> Fetcher:
-        def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
-            export = export_for(inbox, SOURCE, directory, export_day(interval.end))
-            yield from read_records(inbox, export, fetch_log, SOURCE)
-
-        return fetch
-
-    return factory
-
-
-FETCHERS = {
-    APPROVED_ADMINS.name: _fetch_export("iga/approved_admins"),
-    ACCESS_REVIEWS.name: _fetch_export("iga/access_reviews"),
-}
+FAMILY = export_family(SOURCE, DATASETS, {APPROVED_ADMINS.name: "csv", ACCESS_REVIEWS.name: "json"})

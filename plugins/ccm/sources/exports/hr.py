@@ -8,16 +8,11 @@ It is the authoritative list of people for every control that asks "who works he
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 from ccm.constants import DatasetKind
 from ccm.datasets import Column, ColumnType, Dataset
-from ccm.sources.extract import FetchLog, Interval
-from ccm.sources.inbox import Inbox, export_day, export_for, read_records
+from ccm.sources.exports.daily import export_family
 
 SOURCE = "hr"
-CONN_ID = None  # exports arrive in the inbox (Settings.inbox_uri); no credentials
 
 EMPLOYEES = Dataset(
     source=SOURCE,
@@ -42,17 +37,4 @@ EMPLOYEES = Dataset(
 
 DATASETS = (EMPLOYEES,)
 
-
-def make_client(connection: Any, settings: Any, **_overrides: Any) -> Inbox:
-    return Inbox(settings.inbox_uri, settings.s3_endpoint_url)
-
-
-def fetch_employees(inbox: Inbox):
-    def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
-        export = export_for(inbox, SOURCE, "hr/employees", export_day(interval.end))
-        yield from read_records(inbox, export, fetch_log, SOURCE)
-
-    return fetch
-
-
-FETCHERS = {EMPLOYEES.name: fetch_employees}
+FAMILY = export_family(SOURCE, DATASETS, {EMPLOYEES.name: "csv"})

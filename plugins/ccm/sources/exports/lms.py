@@ -14,15 +14,11 @@ history going back more than a year. Each day's report is one observation.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ccm.constants import DatasetKind
 from ccm.datasets import Column, ColumnType, Dataset
-from ccm.sources.daily_export import daily_export_fetcher
-from ccm.sources.inbox import Inbox
+from ccm.sources.exports.daily import export_family
 
 SOURCE = "lms"
-CONN_ID = None  # exports arrive in the inbox (Settings.inbox_uri); no credentials
 
 TRAINING_COMPLETIONS = Dataset(
     source=SOURCE,
@@ -48,11 +44,4 @@ TRAINING_COMPLETIONS = Dataset(
 
 DATASETS = (TRAINING_COMPLETIONS,)
 
-
-def make_client(connection: Any, settings: Any, **_overrides: Any) -> Inbox:
-    return Inbox(settings.inbox_uri, settings.s3_endpoint_url)
-
-
-FETCHERS = {
-    TRAINING_COMPLETIONS.name: daily_export_fetcher(SOURCE, "lms/training_completions", "training_completions", "csv"),
-}
+FAMILY = export_family(SOURCE, DATASETS, {TRAINING_COMPLETIONS.name: "csv"})

@@ -1,0 +1,64 @@
+"""AWS configuration and IAM: one audit role per account, read through boto3.
+
+The `aws_default` connection names the accounts to audit (`extra.accounts`: account id,
+name, the read-only role to assume, the regions the company is active in), optionally an
+endpoint (`extra.endpoint_url`, e.g. a moto server; `extra.endpoint_urls` per service)
+and the home region. Credentials are the connection's login/password when set, otherwise
+the standard AWS credential chain; each account is entered with STS AssumeRole. Nothing
+credential-like is ever logged or stored.
+
+Every call uses botocore's standard retry mode (throttling and transient errors, bounded
+by `settings.http_max_attempts`); pagination is bounded; a call that still fails raises
+`SourceError` naming the account, region and API, so the whole extract fails and the
+lake keeps what it had.
+
+Datasets are snapshots observed at extract time except `backup_jobs`, an event dataset
+over the extract's interval. Records keep the API's shapes (datetimes as ISO-8601
+strings), wrapped with the account (and region) they came from.
+
+The family's parts: datasets.py (the dataset contracts), client.py (accounts, boto3 pool, AssumeRole, endpoints, make_client), fetchers.py (records per API, the credential report).
+The package re-exports what callers use; tunables (page sizes, limits) stay in the module
+that uses them: patch them there.
+"""
+
+from __future__ import annotations
+
+from ccm.sources.aws.client import (
+    AwsAccount,
+    AwsClient,
+    accounts_from_extra,
+    make_client,
+    strip_account_host_label,
+)
+from ccm.sources.aws.datasets import CONN_ID, DATASETS, SOURCE
+from ccm.sources.aws.fetchers import (
+    FETCHERS,
+    REPORT_COLUMNS,
+    REPORT_POLLS,
+    fetch_credential_report,
+    fetch_guardduty_detectors,
+    parse_credential_report,
+)
+from ccm.sources.family import SourceFamily
+
+FAMILY = SourceFamily(
+    name=SOURCE, conn_id=CONN_ID, datasets=DATASETS, make_client=make_client, fetchers=FETCHERS,
+)
+
+__all__ = [
+    "CONN_ID",
+    "DATASETS",
+    "FAMILY",
+    "FETCHERS",
+    "REPORT_COLUMNS",
+    "REPORT_POLLS",
+    "SOURCE",
+    "AwsAccount",
+    "AwsClient",
+    "accounts_from_extra",
+    "fetch_credential_report",
+    "fetch_guardduty_detectors",
+    "make_client",
+    "parse_credential_report",
+    "strip_account_host_label",
+]

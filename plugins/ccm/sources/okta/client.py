@@ -1,0 +1,27 @@
+"""The Okta API client: SSWS token auth on the shared retrying ApiClient."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ccm.sources.connections import Connection, required
+from ccm.sources.http_client import ApiClient, HttpSourceConfig, Secret, api_client
+from ccm.sources.okta.datasets import CONN_ID, SOURCE
+
+if TYPE_CHECKING:
+    from ccm.config import Settings
+
+
+def config_from_connection(base_url: str, token: str, **overrides: Any) -> HttpSourceConfig:
+    return HttpSourceConfig(
+        source=SOURCE, base_url=base_url.rstrip("/"), token=Secret(token),
+        auth_prefix="SSWS ", **overrides,
+    )
+
+
+def make_client(connection: Connection | None, settings: Settings, /, sleep: Any = None,
+                **overrides: Any) -> ApiClient:
+    """An Okta client from a Connection (host = org URL, password = API token)."""
+    connection = required(connection, SOURCE, CONN_ID)
+    return api_client(settings, lambda **limits: config_from_connection(connection.base_url, connection.password,
+                                                                        **limits), sleep, **overrides)
