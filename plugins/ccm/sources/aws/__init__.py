@@ -41,24 +41,11 @@ from ccm.sources.aws.fetchers import (
 )
 from ccm.sources.family import SourceFamily
 
-FAMILY = SourceFamily(
-    name=SOURCE, conn_id=CONN_ID, datasets=DATASETS, make_client=make_client, fetchers=FETCHERS,
-)
+FAMILY = SourceFamily(name=SOURCE, conn_id=CONN_ID, datasets=DATASETS, make_client=make_client,
+                      fetchers=FETCHERS)
 
 __all__ = [
-    "CONN_ID",
-    "DATASETS",
-    "FAMILY",
-    "FETCHERS",
-    "REPORT_COLUMNS",
-    "REPORT_POLLS",
-    "SOURCE",
-    "AwsAccount",
-    "AwsClient",
-    "accounts_from_extra",
-    "fetch_credential_report",
-    "fetch_guardduty_detectors",
-    "make_client",
-    "parse_credential_report",
-    "strip_account_host_label",
+    "CONN_ID", "DATASETS", "FAMILY", "FETCHERS", "REPORT_COLUMNS", "REPORT_POLLS", "SOURCE",
+    "AwsAccount", "AwsClient", "accounts_from_extra", "fetch_credential_report",
+    "fetch_guardduty_detectors", "make_client", "parse_credential_report", "strip_account_host_label",
 ]

@@ -54,26 +54,11 @@ from ccm.sources.cloudtrail.datasets import CONN_ID, DATASETS, DIGESTS, EVENTS, 
 from ccm.sources.cloudtrail.fetchers import FETCHERS, fetch_digests, fetch_events, fetch_trail_changes
 from ccm.sources.family import SourceFamily
 
-FAMILY = SourceFamily(
-    name=SOURCE, conn_id=CONN_ID, datasets=DATASETS, make_client=make_client, fetchers=FETCHERS,
-)
+FAMILY = SourceFamily(name=SOURCE, conn_id=CONN_ID, datasets=DATASETS, make_client=make_client,
+                      fetchers=FETCHERS)
 
 __all__ = [
-    "CONN_ID",
-    "DATASETS",
-    "DIGESTS",
-    "EVENTS",
-    "FAMILY",
-    "FETCHERS",
-    "SOURCE",
-    "TRAIL_CHANGES",
-    "CloudTrailClient",
-    "LocalArchive",
-    "LogArchive",
-    "S3Archive",
-    "Trail",
-    "fetch_digests",
-    "fetch_events",
-    "fetch_trail_changes",
-    "make_client",
+    "CONN_ID", "DATASETS", "DIGESTS", "EVENTS", "FAMILY", "FETCHERS", "SOURCE", "TRAIL_CHANGES",
+    "CloudTrailClient", "LocalArchive", "LogArchive", "S3Archive", "Trail", "fetch_digests",
+    "fetch_events", "fetch_trail_changes", "make_client",
 ]

@@ -51,26 +51,12 @@ from ccm.sources.github.fetchers import (
     fetch_workflow_runs,
 )
 
-FAMILY = SourceFamily(
-    name=SOURCE, conn_id=CONN_ID, datasets=DATASETS, make_client=make_client, fetchers=FETCHERS,
-)
+FAMILY = SourceFamily(name=SOURCE, conn_id=CONN_ID, datasets=DATASETS, make_client=make_client,
+                      fetchers=FETCHERS)
 
 __all__ = [
-    "BRANCH_PROTECTION",
-    "CHECK_RUNS",
-    "CONN_ID",
-    "DATASETS",
-    "FAMILY",
-    "FETCHERS",
-    "PULL_REQUESTS",
-    "PULL_REQUEST_REVIEWS",
-    "SOURCE",
-    "GitHubSession",
-    "fetch_branch_protection",
-    "fetch_check_runs",
-    "fetch_organization",
-    "fetch_pull_requests",
-    "fetch_saml_identities",
-    "fetch_workflow_runs",
+    "BRANCH_PROTECTION", "CHECK_RUNS", "CONN_ID", "DATASETS", "FAMILY", "FETCHERS", "PULL_REQUESTS",
+    "PULL_REQUEST_REVIEWS", "SOURCE", "GitHubSession", "fetch_branch_protection", "fetch_check_runs",
+    "fetch_organization", "fetch_pull_requests", "fetch_saml_identities", "fetch_workflow_runs",
     "make_client",
 ]

@@ -24,9 +24,8 @@ from ccm.sources.google.client import config_from_connection, make_client
 from ccm.sources.google.datasets import CONN_ID, DATASETS, SOURCE, USERS
 from ccm.sources.google.fetchers import FETCHERS, fetch_users
 
-FAMILY = SourceFamily(
-    name=SOURCE, conn_id=CONN_ID, datasets=DATASETS, make_client=make_client, fetchers=FETCHERS,
-)
+FAMILY = SourceFamily(name=SOURCE, conn_id=CONN_ID, datasets=DATASETS, make_client=make_client,
+                      fetchers=FETCHERS)
 
 __all__ = [
     "CONN_ID", "DATASETS", "FAMILY", "FETCHERS", "SOURCE", "USERS", "config_from_connection",

@@ -23,9 +23,8 @@ from ccm.sources.okta.client import config_from_connection, make_client
 from ccm.sources.okta.datasets import CONN_ID, DATASETS, SOURCE, SYSTEM_LOG
 from ccm.sources.okta.fetchers import FETCHERS, fetch_system_log
 
-FAMILY = SourceFamily(
-    name=SOURCE, conn_id=CONN_ID, datasets=DATASETS, make_client=make_client, fetchers=FETCHERS,
-)
+FAMILY = SourceFamily(name=SOURCE, conn_id=CONN_ID, datasets=DATASETS, make_client=make_client,
+                      fetchers=FETCHERS)
 
 __all__ = [
     "CONN_ID", "DATASETS", "FAMILY", "FETCHERS", "SOURCE", "SYSTEM_LOG", "config_from_connection",
