@@ -1,4 +1,7 @@
-"""The default company's answer key covers the whole control matrix, period by period."""
+"""The default company's answer key covers the whole shipped control matrix, period by period.
+
+Only the shipped matrix (`include/controls.yml`) has demo oracles: a company's own controls
+(`CCM_COMPANY_DIR`) are tested by its own data and need none."""
 
 from __future__ import annotations
 
@@ -12,7 +15,22 @@ from ccm_demo.answer_key import read_answer_key
 from ccm_demo.spec import DemoSpec
 from tests.conftest import PROJECT_DIR
 
-MATRIX = PROJECT_DIR / "include" / "controls.yml"
+MATRIX = PROJECT_DIR / "include" / "controls.yml"  # the shipped controls: each has an oracle
+
+
+def test_only_the_shipped_controls_need_an_oracle(tmp_path):
+    from ccm.config import Settings
+    from ccm.controls.catalog import load_controls
+    from ccm.controls.scaffold import init_company_dir, new_control
+    from ccm_demo.oracles import all_oracles
+
+    init_company_dir(tmp_path / "company")
+    settings = Settings.from_env({"CCM_DATA_DIR": str(tmp_path / "var"), "CCM_COMPANY_DIR": str(tmp_path / "company")})
+    new_control(settings, "acme_okta_mfa_enrolled", criteria=["CC6.1"], frequency="daily", sources=["okta.users"],
+                title="Okta users have MFA enrolled", owner="IT Security")
+    shipped = {c.control_id for c in load_catalog(MATRIX)}
+    assert {c.control_id for c in load_controls(settings)} == shipped | {"acme_okta_mfa_enrolled"}
+    assert set(all_oracles()) == shipped  # one oracle per shipped control, none for the company's
 
 
 def test_every_control_has_an_expected_result_for_every_period_closing_in_the_window(default_company):
