@@ -101,7 +101,19 @@ def test_a_control_written_without_python_runs_and_leaves_verified_evidence(tmp_
                                  "--source", "okta.users", "--source", "okta.factors",
                                  "--title", "Okta users have MFA enrolled", "--owner", "IT Security"])
     assert result.exit_code == 0, result.output
-    # 3. the SQL: the attribute the test needs, and the population (users who can sign in)
+    # 3. one expectation (before the SQL, as the howto shows)
+    suite_file = company / "suites" / f"ctl_{CONTROL}.json"
+    suite = json.loads(suite_file.read_text())
+    suite["expectations"].append(EXPECTATION)
+    suite_file.write_text(json.dumps(suite, indent=2) + "\n")
+    # the check builds the population with dbt: the expectation's column is not there yet
+    result = runner.invoke(app, ["controls", "check"])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, result.output
+    assert (f"{suite_file.resolve()}: expectations #2 (expect_column_values_to_be_between): field 'kwargs.column': column "
+            f"'mfa_factor_count' is not a column of model ctl_{CONTROL}") in output
+    assert "2 controls checked (catalog, model files, model columns, suites): 1 problem(s)" in output
+    # 4. the SQL: the attribute the test needs, and the population (users who can sign in)
     model = company / "models" / f"ctl_{CONTROL}.sql"
     sql = model.read_text()
     marker = "    -- >>> ATTRIBUTES THE TEST NEEDS"
@@ -111,11 +123,6 @@ def test_a_control_written_without_python_runs_and_leaves_verified_evidence(tmp_
     unit_test = company / "models" / f"ctl_{CONTROL}.yml"
     unit_test.write_text(unit_test.read_text().replace('user_id: "user-id-1"}', 'user_id: "user-id-1", '
                                                        'can_sign_in: true}', 1))
-    # 4. one expectation
-    suite_file = company / "suites" / f"ctl_{CONTROL}.json"
-    suite = json.loads(suite_file.read_text())
-    suite["expectations"].append(EXPECTATION)
-    suite_file.write_text(json.dumps(suite, indent=2) + "\n")
     # 5. the whole chain checks (the population is built by dbt into a throw-away warehouse)
     result = runner.invoke(app, ["controls", "check"])
     assert result.exit_code == 0, result.output
