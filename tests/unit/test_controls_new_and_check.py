@@ -150,6 +150,24 @@ def test_check_passes_on_the_shipped_matrix_without_building(tmp_path):
     assert len(report.controls) >= 35 and not report.columns_checked
 
 
+def test_check_refuses_a_company_model_or_suite_named_like_a_shipped_one(company):
+    root = Path(company.company_dir)
+    scaffold(company, "acme_clash")
+    (root / "models" / "ctl_acme_clash.sql").rename(root / "models" / "ctl_iam_okta_mfa.sql")
+    controls = root / "controls.yml"
+    controls.write_text(controls.read_text().replace("    sources:", "    population_model: ctl_iam_okta_mfa\n"
+                                                     "    suite: ctl_iam_okta_mfa\n    sources:", 1))
+    suite = json.loads((root / "suites" / "ctl_acme_clash.json").read_text())
+    suite["name"] = "ctl_iam_okta_mfa"
+    (root / "suites" / "ctl_iam_okta_mfa.json").write_text(json.dumps(suite))
+    problems = [str(p) for p in check_controls(company, build=False).problems]
+    assert len(problems) == 2, problems
+    assert any(p.startswith(f"{root / 'models' / 'ctl_iam_okta_mfa.sql'}: file name: dbt model ctl_iam_okta_mfa "
+                            "is also the product's dbt/models/controls/ctl_iam_okta_mfa.sql") for p in problems)
+    assert any(p.startswith(f"{controls}: control acme_clash: field 'suite': suite ctl_iam_okta_mfa is also")
+               for p in problems)
+
+
 def test_a_control_id_in_both_files_is_an_error_naming_both(company):
     shipped = (PROJECT_DIR / "include" / "controls.yml").read_text()
     entry = shipped[shipped.index("  - control_id: iam_okta_mfa"):].split("\n\n")[0]

@@ -166,6 +166,7 @@ def check_controls(settings: Settings, *, build: bool = True,
                                     f"no dbt model {control.population_model}.sql under {where}"))
         else:
             model_files[control.population_model] = path
+    problems += _name_clashes(settings, controls)
     columns: ModelColumns | None = None
     if model_files and (build or model_columns is not None):
         models = sorted(model_files)
@@ -187,6 +188,27 @@ def check_controls(settings: Settings, *, build: bool = True,
     for control in controls:
         problems += _check_suite(settings, control, types, columns)
     return CheckReport(tuple(controls), tuple(problems), columns is not None)
+
+
+def _name_clashes(settings: Settings, controls: list[Control]) -> list[Problem]:
+    """A company model named like a product model breaks dbt's parse of the whole project; two
+    controls whose suites share a file name cannot both be validated in one run."""
+    problems = []
+    if settings.company_dir is not None and (Path(settings.company_dir) / COMPANY_MODELS).is_dir():
+        product = {p.stem: p for p in (settings.dbt_project_dir / "models").rglob("*.sql")}
+        for path in sorted((Path(settings.company_dir) / COMPANY_MODELS).rglob("*.sql")):
+            if path.stem in product:
+                problems.append(Problem(_display(path, settings), "file name",
+                                        f"dbt model {path.stem} is also the product's "
+                                        f"{_display(product[path.stem], settings)}; rename yours"))
+    by_name: dict[str, Control] = {}
+    for control in controls:
+        earlier = by_name.setdefault(Path(control.suite).name, control)
+        if earlier is not control:
+            problems.append(Problem(_display(control.defined_in or "", settings),
+                                    f"control {control.control_id}: field 'suite'",
+                                    f"suite {Path(control.suite).name} is also the suite of {earlier.control_id}"))
+    return problems
 
 
 def _check_suite(settings: Settings, control: Control, types: set[str], columns: ModelColumns | None) -> list[Problem]:
