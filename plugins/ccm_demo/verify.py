@@ -9,8 +9,10 @@ control, period by period, entity by entity.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -64,6 +66,26 @@ def needed_datasets(settings: Settings, controls: list[str] | None = None) -> li
     return [d.key for d in ALL_DATASETS if d.key in needed]
 
 
+@contextlib.contextmanager
+def _standins_for(settings: Settings, demo_dir: Path) -> Iterator[dict[str, str]]:
+    """The demo's stand-ins, with their connections and clock set in this process for the
+    duration only (then put back); yields the environment the clock advance needs."""
+    with Standins(demo_dir).start() as standins:
+        saved = {k: os.environ.get(k) for k in ("CCM_CLOCK_FILE", *standins.connection_env())}
+        env = {**os.environ, **standins.connection_env(), "CCM_DATA_DIR": str(settings.data_dir),
+               "CCM_INBOX_URI": settings.inbox_uri}
+        os.environ.update(standins.connection_env())
+        os.environ["CCM_CLOCK_FILE"] = str(Path(demo_dir) / "clock")
+        try:
+            yield env
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
 def run_window(settings: Settings, demo_dir: Path, days: int, controls: list[str] | None = None,
                datasets: list[str] | None = None) -> dict:
     """Extract day by day on the simulated clock, then evaluate the window in one go.
@@ -76,29 +98,37 @@ def run_window(settings: Settings, demo_dir: Path, days: int, controls: list[str
     run = RunContext(dag_id="demo_verify", run_id=f"verify__{spec.start.isoformat()}__{days}d")
     start = spec.window_start
     end = start + timedelta(days=days)
-    with Standins(demo_dir).start() as standins:
-        # the stand-ins' connections and clock are set for this run only, then put back
-        saved = {k: os.environ.get(k) for k in ("CCM_CLOCK_FILE", *standins.connection_env())}
-        env = {**os.environ, **standins.connection_env(), "CCM_DATA_DIR": str(settings.data_dir),
-               "CCM_INBOX_URI": settings.inbox_uri}
-        os.environ.update(standins.connection_env())
-        os.environ["CCM_CLOCK_FILE"] = str(Path(demo_dir) / "clock")
-        try:
-            for offset in range(days):
-                day = start + timedelta(days=offset)
-                advance_clock(demo_dir, day + timedelta(days=1), env, sources_of(datasets))
-                extract_day(settings, day, run, datasets)
-            interval = Interval(start, end)
-            planned = pipeline.plan(settings, interval, run, controls)
-            pipeline.transform(settings, run)
-            evaluation = pipeline.evaluate(settings, run)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+    with _standins_for(settings, demo_dir) as env:
+        for offset in range(days):
+            day = start + timedelta(days=offset)
+            advance_clock(demo_dir, day + timedelta(days=1), env, sources_of(datasets))
+            extract_day(settings, day, run, datasets)
+        interval = Interval(start, end)
+        planned = pipeline.plan(settings, interval, run, controls)
+        pipeline.transform(settings, run)
+        evaluation = pipeline.evaluate(settings, run)
     return {"planned": planned, "evaluation": evaluation}
+
+
+def run_daily(settings: Settings, demo_dir: Path, days: int) -> list[dict]:
+    """Run the window as production does: one interval a day on the simulated clock, each
+    extracting (with its look-back), planning, building, evaluating and publishing; a
+    period re-planned because late data changed its inputs gets a new version."""
+    from ccm import pipeline
+
+    spec = DemoSpec.load(demo_dir)
+    datasets = needed_datasets(settings)
+    settings = settings.with_overrides(**DEMO_HTTP_SETTINGS)
+    summaries = []
+    with _standins_for(settings, demo_dir) as env:
+        for offset in range(days):
+            day = spec.window_start + timedelta(days=offset)
+            run = RunContext(dag_id="demo_verify_daily", run_id=f"daily__{day:%Y-%m-%d}")
+            advance_clock(demo_dir, day + timedelta(days=1), env, sources_of(datasets))
+            summary = pipeline.run_interval(settings, Interval(day, day + timedelta(days=1)), run, from_env,
+                                            datasets)
+            summaries.append({"day": day, "plan": summary.plan, "evaluation": summary.evaluation})
+    return summaries
 
 
 def compare_with_answer_key(settings: Settings, demo_dir: Path, days: int,

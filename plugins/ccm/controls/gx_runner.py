@@ -70,7 +70,9 @@ class SuiteRunner:
                 # GX's index loads every listed result to show its status: over the whole
                 # history that grew every run's cost with the window. It lists the latest
                 # results; every result keeps its page, linked from the status index and pack
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
+                # (GX's own index builder would delete the pages of earlier months' results)
+                "site_index_builder": {"class_name": "EvidenceKeepingSiteIndexBuilder",
+                                       "module_name": "ccm.controls.gx_site",
                                        "validation_results_limit": DOCS_INDEX_RESULTS},
             }},
             analytics_enabled=False,
