@@ -101,7 +101,7 @@ def generate(root: Path, files: int, files_per_day: int, events_per_file: int) -
 def run_ccm(archive: str, out: str, days: int) -> dict:
     """Child process: the cloudtrail.events extract, one day at a time, into a lake."""
     import duckdb  # noqa: F401  (imported before the clock starts, as the other contender's is)
-    import pandas  # noqa: F401  (DuckDB imports it on its first scan of a Python object: 0.4-0.5 s)
+    import pandas  # noqa: F401  (DuckDB imports it on its first scan of a Python object)
     import pyarrow.parquet  # noqa: F401
 
     from ccm.lake import Lake

@@ -2,8 +2,8 @@
 
 Not `getrusage(RUSAGE_SELF).ru_maxrss`: Linux carries a process's maximum RSS across
 `execve`, so a child started by fork + exec reports its parent's peak when that was
-higher. The benchmarks' parents hold the generated archive or the demo's moto server
-(0.5-1.5 GB); children measured that way showed the parent's memory growing, not their
+higher. The benchmarks' parents hold the generated archive or the demo's moto server;
+children measured that way showed the parent's memory growing, not their
 own. `VmHWM` in /proc/self/status is the high-water mark of this process's own memory map,
 which exec replaces.
 """

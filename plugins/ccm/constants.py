@@ -25,7 +25,7 @@ class Frequency(StrEnum):
 
 
 class DatasetKind(StrEnum):
-    """How a dataset relates to time (see 'Time: events versus snapshots' in DESIGN.md).
+    """How a dataset relates to time (docs/adr/0002-events-and-snapshots.md).
 
     EVENT datasets can be read for any past interval the source retains; each extract
     replaces the date partitions of its interval. SNAPSHOT datasets only show the present;

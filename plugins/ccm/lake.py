@@ -64,7 +64,7 @@ def parquet_bytes(table: pa.Table) -> bytes:
     """The partition's file. `raw` (each record's JSON, unique per row) is written without a
     dictionary or min/max statistics: nothing looks values up in it or filters on it, a
     dictionary of unique values is abandoned after its first page, and the statistics
-    (kilobytes of JSON per page) made a CloudTrail day's file 3% larger."""
+    (kilobytes of JSON per page) only make the file larger."""
     sink = pa.BufferOutputStream()
     summarised = [name for name in table.column_names if name != RAW]
     pq.write_table(table, sink, compression="zstd", use_dictionary=summarised, write_statistics=summarised)
@@ -193,8 +193,7 @@ class Lake:
                 key_sort = [(name, "ascending") for name in dataset.key_columns if name != dataset.time_column]
                 # straight from the chunks (one per log file): pyarrow 26's `take` over them
                 # returns one contiguous chunk, so the Parquet bytes do not depend on how the
-                # rows arrived, and making the table contiguous first cost a copy of the day
-                # (a quarter of the writer's time)
+                # rows arrived, and making the table contiguous first would cost a copy of the day
                 rows = rows.sort_by(
                     [(dataset.time_column, "ascending"), *key_sort, (RAW, "ascending")])
                 new_file = self._write_partition(dataset, day, rows)

@@ -82,7 +82,7 @@ class AwsStandin:
         internal_url = _url(internal)
         # moto keeps its state per process: start from an empty AWS, whose IAM knows AWS's
         # managed policies (AdministratorAccess, ...) as real IAM does; the company runs no
-        # EC2 instances, so moto's catalogue of public AMIs (1 s per region to load) is skipped
+        # EC2 instances, so moto's catalogue of public AMIs (slow to load per region) is skipped
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
         _post(f"{internal_url}/moto-api/reset", {})

@@ -2,7 +2,7 @@
 long the demo has run. Neither changes an answer.
 
 - Dispatch: moto's server finds the service of every request by listing its own package
-  directory (`moto.backends.list_of_moto_modules`, ~170 `listdir`/`isdir` calls) under
+  directory (`moto.backends.list_of_moto_modules`, a `listdir`/`isdir` per service) under
   the dispatcher's global lock, so concurrent requests queue behind file system calls.
   The directory does not change while moto runs: it is listed once.
 - S3 listing by prefix: moto's `S3Backend.list_objects` (behind ListObjects and
@@ -17,7 +17,7 @@ long the demo has run. Neither changes an answer.
   Delimiter/CommonPrefixes are moto's own (tests/unit/aws/test_aws_moto.py compares).
 
 moto is imported only when the patches are applied: this module is imported wherever
-the stand-ins are discovered, moto costs half a second to import, and only the process
+the stand-ins are discovered, moto is slow to import, and only the process
 serving the stand-in needs it.
 """
 

@@ -229,7 +229,7 @@ class StandinServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
-            # headers and body in one segment, no Nagle: otherwise delayed ACKs add ~40 ms per request
+            # headers and body in one segment, no Nagle: otherwise delayed ACKs add tens of milliseconds per request
             disable_nagle_algorithm = True
             wbufsize = 1 << 16
 

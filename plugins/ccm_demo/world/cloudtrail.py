@@ -102,7 +102,7 @@ def gzip_bytes(body: bytes) -> bytes:
 
 
 def _pack_codec() -> Any:
-    import pyarrow as pa  # generation and delivery only; zstd is four times faster than gzip here
+    import pyarrow as pa  # generation and delivery only; zstd is much faster than gzip
 
     return pa.Codec("zstd", compression_level=1)
 
