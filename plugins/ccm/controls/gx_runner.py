@@ -85,6 +85,13 @@ class SuiteRunner:
         self._page_view: Any = None
         self._page_renderer: Any = None
         self._result_ids: list[Any] = []
+        # the store holds every suite of the folder, as GX's filesystem store over it did, so the
+        # Data Docs index lists them all; a company suite joins it when its control is validated
+        for path in sorted(self.suites_dir.glob("*.json")):
+            try:
+                self.load_suite(path.stem)
+            except Exception as exc:  # its control's validation reports it; the others run
+                log.warning("GX suite %s could not be loaded: %s", path, exc)
 
     def load_suite(self, suite_ref: str) -> Any:
         """The suite a catalog names (see `ccm.controls.suites.suite_path`), read from its file
