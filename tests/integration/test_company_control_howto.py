@@ -163,3 +163,25 @@ def test_a_control_written_without_python_runs_and_leaves_verified_evidence(tmp_
                                  "--to", f"{start + timedelta(days=DAYS - 1):%Y-%m-%d}"])
     assert result.exit_code == 0, result.output
     assert "OK: nothing was modified" in result.output
+
+
+def test_a_scaffolded_control_builds_as_written_for_every_dataset(tmp_path, monkeypatch):
+    """`ccm controls new` for each dataset the product knows: every model builds (with its dbt
+    unit test) and yields entity_id and the period columns, as `ccm controls check` sees it."""
+    from ccm.controls.check import check_controls
+    from ccm.controls.scaffold import init_company_dir, new_control
+    from ccm.sources.registry import ALL_DATASETS
+
+    project = _project_copy(tmp_path)
+    init_company_dir(tmp_path / "company")
+    monkeypatch.delenv("CCM_CONTROLS", raising=False)
+    settings = Settings.from_env({
+        "CCM_PROJECT_DIR": str(project), "CCM_DATA_DIR": str(tmp_path / "var"),
+        "CCM_CONTROLS": str(PROJECT_DIR / "tests" / "fixtures" / "controls" / "okta_only.yml"),
+        "CCM_COMPANY_DIR": str(tmp_path / "company")})
+    for dataset in ALL_DATASETS:
+        new_control(settings, "zz_" + dataset.key.replace(".", "_"), criteria=["CC6.1"], frequency="weekly",
+                    sources=[dataset.key], title=dataset.key, owner="IT")
+    report = check_controls(settings)
+    assert report.ok and report.columns_checked, [str(p) for p in report.problems]
+    assert len(report.controls) == len(ALL_DATASETS) + 1

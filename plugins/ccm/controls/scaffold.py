@@ -126,24 +126,35 @@ def _source_context(settings: Settings, dataset_key: str, staging: dict[str, tup
     model, sql = staging[dataset.table_name]
     cte = dataset.table_name.split("__", 1)[1] if "__" in dataset.table_name else dataset.table_name
     cte = f"{dataset.source}_{cte}"
-    keys = [k for k in dataset.key_columns if k != dataset.time_column] or list(dataset.key_columns)
-    keys = [k for k in keys if re.search(rf"\b{re.escape(k)}\b", sql)] or keys
-    types = {c.name: c.type.value for c in dataset.columns}
+    raw_keys = [k for k in dataset.key_columns if k != dataset.time_column] or list(dataset.key_columns)
+    keys = [_staging_column(sql, k) for k in raw_keys]
+    types = {_staging_column(sql, c.name): c.type.value for c in dataset.columns}
     sample = {k: (1 if types.get(k) == "int" else f"{k.replace('_', '-')}-1") for k in keys}
     expression = (f"cast({cte}.{keys[0]} as varchar)" if len(keys) == 1
                   else "concat_ws('/', " + ", ".join(f"{cte}.{k}" for k in keys) + ")")
     kind = "event" if dataset.kind is DatasetKind.EVENT else "snapshot"
     given = {**sample}
+    time_column = _staging_column(sql, dataset.time_column) if dataset.time_column else None
     if kind == "event":
-        given[dataset.time_column] = _EVENT_TIME
+        given[time_column] = _EVENT_TIME
     else:
         given = {"lake_file": f"{cte}-1", "observed_at": _OBSERVED_AT, **sample}
     return {
         "dataset": dataset_key, "kind": kind, "staging_model": model, "cte": cte,
-        "time_column": dataset.time_column, "entity_expression": expression,
+        "time_column": time_column, "entity_expression": expression,
         "expected_entity": "/".join(str(v) for v in sample.values()),
         "given_row": _flow(given),
     }
+
+
+def _staging_column(sql: str, raw_column: str) -> str:
+    """The name a raw column has in a staging model: its own if selected as is (or `... as
+    <it>`), else the alias of `<it> as <alias>`; its own name if neither is found."""
+    name = re.escape(raw_column)
+    if re.search(rf"^\s*(?:\w+\.)?{name}\s*,?\s*$|\bas\s+{name}\s*,?\s*$", sql, flags=re.MULTILINE):
+        return raw_column
+    renamed = re.search(rf"^\s*(?:\w+\.)?{name}\s+as\s+(\w+)\s*,?\s*$", sql, flags=re.MULTILINE)
+    return renamed.group(1) if renamed else raw_column
 
 
 def _flow(row: dict[str, Any]) -> str:
