@@ -123,29 +123,12 @@ def health(settings: Settings, run: RunContext) -> dict[str, Any]:
     return {"populations": "all built"}
 
 
-def load_runtime(settings: Settings) -> engine.Runtime:
-    """The engine's runtime over the controls and exceptions this deployment runs: the
-    shipped matrix plus the company folder's (`Settings.company_dir`), if there is one."""
-    from dataclasses import replace
-
-    from ccm.controls.catalog import load_controls
-    from ccm.controls.exceptions import load_exception_register
-    from ccm.sources.registry import dataset_kinds
-
-    runtime = engine.Runtime.load(settings)
-    if settings.company_dir is None:
-        return runtime
-    catalog = load_controls(settings, dataset_kinds())
-    return replace(runtime, catalog=catalog,
-                   exceptions=load_exception_register(settings, {c.control_id for c in catalog}))
-
-
 def plan(settings: Settings, interval: Interval, run: RunContext,
          control_ids: list[str] | None = None) -> dict[str, Any]:
     """Register the lake in the warehouse and decide what this run evaluates."""
     from ccm.warehouse import connect, register_lake
 
-    runtime = load_runtime(settings)
+    runtime = engine.Runtime.load(settings)
     with connect(settings.warehouse_path) as con:
         registered = register_lake(con, runtime.lake, list(ALL_DATASETS))
     assessments = engine.plan(runtime, interval.start, interval.end, run, control_ids)
@@ -188,7 +171,7 @@ def transform(settings: Settings, run: RunContext, all_tests: bool = False) -> d
 
 
 def evaluate(settings: Settings, run: RunContext) -> dict[str, Any]:
-    runtime = load_runtime(settings)
+    runtime = engine.Runtime.load(settings)
     results = engine.evaluate(runtime, run)
     return {
         "evaluated": len(results),

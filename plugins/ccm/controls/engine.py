@@ -28,8 +28,8 @@ import pyarrow.parquet as pq
 from ccm import clock
 from ccm.config import Settings
 from ccm.constants import DatasetKind, Status
-from ccm.controls.catalog import Catalog, Control, load_catalog
-from ccm.controls.exceptions import ExceptionRegister, load_exceptions
+from ccm.controls.catalog import Catalog, Control, load_controls
+from ccm.controls.exceptions import ExceptionRegister, load_exception_register
 from ccm.controls.gx_runner import CONTROL_LEVEL_ENTITY, ENTITY_COLUMN, SuiteRunner, ValidationOutcome
 from ccm.controls.inputs import SNAPSHOT_RUN_MARGIN, InputAssessment, ManifestIndex, assess
 from ccm.evidence.store import EvidenceStore
@@ -81,8 +81,9 @@ class Runtime:
 
     @classmethod
     def load(cls, settings: Settings) -> Runtime:
-        catalog = load_catalog(settings.controls_path, dataset_kinds())
-        exceptions = load_exceptions(settings.exceptions_path, {c.control_id for c in catalog})
+        """The shipped matrix and exceptions plus the company folder's (`Settings.company_dir`)."""
+        catalog = load_controls(settings, dataset_kinds())
+        exceptions = load_exception_register(settings, {c.control_id for c in catalog})
         return cls(
             settings=settings, catalog=catalog, exceptions=exceptions,
             lake=Lake(settings.lake_uri, settings.s3_endpoint_url),

@@ -223,11 +223,11 @@ def sample(
     out: Annotated[Path | None, typer.Option(help="write <control>_<from>_<to>_seed<S>.json and .csv here")] = None,
 ) -> None:
     """Draw a reproducible sample from the window's populations (same seed and frame: same sample)."""
-    from ccm.controls.catalog import load_catalog
+    from ccm.controls.catalog import load_controls
     from ccm.evidence.index import EvidenceIndex
     from ccm.evidence.sampling import draw_sample
 
-    frequency = load_catalog(_settings().controls_path).get(control).frequency
+    frequency = load_controls(_settings()).get(control).frequency
     window_start, window_end = _window(start, end)
     drawn = draw_sample(EvidenceIndex.load(_store(store)), control, frequency, window_start, window_end, seed, size)
     console.print(f"{control} {start:%Y-%m-%d}..{end:%Y-%m-%d}: {drawn.size} of {drawn.frame_size} items "

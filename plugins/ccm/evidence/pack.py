@@ -40,7 +40,7 @@ from typing import Any
 from ccm import clock
 from ccm.config import Settings
 from ccm.constants import Status
-from ccm.controls.catalog import Catalog, Control, format_duration, load_catalog
+from ccm.controls.catalog import Catalog, Control, format_duration, load_controls
 from ccm.errors import EvidenceError
 from ccm.evidence.datadocs import banner_for, offline_rendition
 from ccm.evidence.index import Evaluation, EvidenceIndex
@@ -163,7 +163,7 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
         window_label = f"{start:%Y-%m-%d} to {end:%Y-%m-%d}"
     store = EvidenceStore(store_uri or settings.evidence_uri, settings.s3_endpoint_url,
                           settings.evidence_retention_days)
-    catalog = load_catalog(settings.controls_path)
+    catalog = load_controls(settings)
     index = EvidenceIndex.load(store)
     root = Path(out_dir) / name
     if root.exists():
