@@ -2,7 +2,7 @@
 
 Every test builds its own bucket (a unique name on the module's moto server) with log
 files and digests shaped exactly as CloudTrail delivers them, so faults can be planted
-one at a time. Nothing here reads ../shared: the real-data-shaped records are in
+one at a time. Nothing here reads data from outside the repository: the real-data-shaped records are in
 `fixtures/` (hand-made, same shapes as the public Stratus Red Team and OTRF samples).
 """
 
