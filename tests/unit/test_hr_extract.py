@@ -13,7 +13,7 @@ from ccm.errors import SourceError
 from ccm.lake import Lake
 from ccm.manifests import RunContext
 from ccm.pipeline import extract
-from ccm.sources.exports.hr import EMPLOYEES
+from ccm.sources.exports.datasets import EMPLOYEES
 from ccm.sources.extract import Interval
 from ccm_demo.simulator import generate
 from ccm_demo.spec import DemoSpec

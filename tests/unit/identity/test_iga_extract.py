@@ -14,7 +14,7 @@ from ccm.errors import SourceError
 from ccm.lake import Lake
 from ccm.manifests import RunContext
 from ccm.pipeline import extract
-from ccm.sources.exports.iga import ACCESS_REVIEWS, APPROVED_ADMINS
+from ccm.sources.exports.datasets import ACCESS_REVIEWS, APPROVED_ADMINS
 from ccm.sources.extract import Interval
 from ccm_demo.world import iga as iga_world
 

@@ -13,8 +13,7 @@ import pytest
 from ccm.constants import ExtractStatus
 from ccm.errors import SourceError
 from ccm.lake import Lake
-from ccm.sources.exports.grc import RISKS
-from ccm.sources.exports.lms import TRAINING_COMPLETIONS
+from ccm.sources.exports.datasets import RISKS, TRAINING_COMPLETIONS
 from ccm.sources.registry import datasets_of
 from ccm_demo.simulator import generate
 

@@ -1,4 +1,10 @@
-"""GRC records: the compliance tool's registers and the screening vendor's report, as inbox exports.
+"""The export families' dataset contracts: HR, the LMS, the GRC tool and screening vendor, the IGA tool.
+
+Every dataset here is a snapshot of a register one system exports whole once a day into
+the inbox, `<inbox>/<source>/<dataset>/<dataset>_YYYY-MM-DD.<format>` (`FORMATS` gives each
+dataset's format); `ccm.sources.exports` builds one family per source from them.
+
+GRC records (`grc`): the compliance tool's registers and the screening vendor's report, as inbox exports.
 
 One export per register per day, as of the end of the day it is dated by, under
 `<inbox>/grc/<dataset>/<dataset>_YYYY-MM-DD.<json|csv>`:
@@ -19,18 +25,57 @@ records are edited in place (a risk gets a new owner, a postmortem date is fille
 vendor review replaces the previous one) and the tools keep no change feed we could
 replay. So a control reads the observation made just after its period closed, and a
 backfill cannot recreate a past day's register (those periods are `not_tested`).
+
+HR (`hr`): the employee roster, from the HRIS's daily export in the inbox.
+
+`<inbox>/hr/employees/employees_YYYY-MM-DD.csv` is the roster as of the end of that day:
+everyone employed, pre-boarding or terminated (with the termination moment in UTC).
+It is the authoritative list of people for every control that asks "who works here",
+"who joined" and "who left". A snapshot dataset: each day's export is one observation.
+
+Identity governance exports (`iga`): approved administrators and user-access reviews.
+
+Both arrive in the inbox as daily exports dated by the day they describe, like the HR
+roster (`ccm.sources.exports.inbox`):
+- `<inbox>/iga/approved_admins/approved_admins_YYYY-MM-DD.csv`: the approved-administrator
+  register at the end of that day, one row per approval (system, account, role, approver,
+  approval time, ticket, expiry). The administrator controls compare every admin role
+  found in Okta, Google (and, after the merge, GitHub and AWS) with it.
+- `<inbox>/iga/access_reviews/access_reviews_YYYY-MM-DD.json`: the cumulative register of
+  user-access review campaigns (one object per campaign and system: reviewer, started,
+  completed, signed off by whom and when), as of the end of that day.
+
+Snapshot datasets: each day's export is one observation. A missing export fails naming
+the file expected, so the controls that need it are `not_tested` for that day.
+
+LMS (`lms`): course enrolments and completions, from the learning platform's nightly CSV report.
+
+`<inbox>/lms/training_completions/training_completions_YYYY-MM-DD.csv` is the LMS's
+"course completion" report as of the end of that day: one row per enrolment (assigned,
+in progress or completed) of every LMS user, with the HR employee number the LMS gets
+from the HRIS. It includes people HR no longer lists and LMS-only guest accounts, so
+controls take their population from the HR roster and only look completions up here.
+
+A snapshot dataset, not an event log: the report is the LMS's current register (an
+enrolment's status and completion date are edited in place, admins can backdate or
+void a completion), there is no change feed, and the controls need each learner's
+history going back more than a year. Each day's report is one observation.
 """
 
 from __future__ import annotations
 
 from ccm.constants import DatasetKind
 from ccm.datasets import Column, ColumnType, Dataset
-from ccm.sources.exports.daily import export_family
 
-SOURCE = "grc"
+GRC = "grc"
+HR = "hr"
+IGA = "iga"
+LMS = "lms"
+
+# grc: the compliance tool's registers and the screening vendor's report
 
 BACKGROUND_CHECKS = Dataset(
-    source=SOURCE,
+    source=GRC,
     name="background_checks",
     kind=DatasetKind.SNAPSHOT,
     description="Screening vendor report: one row per background check ordered, with status and result.",
@@ -50,7 +95,7 @@ BACKGROUND_CHECKS = Dataset(
 )
 
 POLICIES = Dataset(
-    source=SOURCE,
+    source=GRC,
     name="policies",
     kind=DatasetKind.SNAPSHOT,
     description="Policy documents, one row per version, with status and publication time.",
@@ -68,7 +113,7 @@ POLICIES = Dataset(
 )
 
 POLICY_ACKNOWLEDGEMENTS = Dataset(
-    source=SOURCE,
+    source=GRC,
     name="policy_acknowledgements",
     kind=DatasetKind.SNAPSHOT,
     description="Employee acknowledgements of policy versions.",
@@ -85,7 +130,7 @@ POLICY_ACKNOWLEDGEMENTS = Dataset(
 )
 
 RISKS = Dataset(
-    source=SOURCE,
+    source=GRC,
     name="risks",
     kind=DatasetKind.SNAPSHOT,
     description="The risk register: one row per risk with severity, owner, mitigation plan and last review.",
@@ -110,7 +155,7 @@ RISKS = Dataset(
 )
 
 VENDORS = Dataset(
-    source=SOURCE,
+    source=GRC,
     name="vendors",
     kind=DatasetKind.SNAPSHOT,
     description="The vendor register: criticality, status and the latest security review of each vendor.",
@@ -133,7 +178,7 @@ VENDORS = Dataset(
 )
 
 INCIDENTS = Dataset(
-    source=SOURCE,
+    source=GRC,
     name="incidents",
     kind=DatasetKind.SNAPSHOT,
     description="Security incidents with detection, closure and postmortem times.",
@@ -154,7 +199,7 @@ INCIDENTS = Dataset(
 )
 
 TABLETOP_EXERCISES = Dataset(
-    source=SOURCE,
+    source=GRC,
     name="tabletop_exercises",
     kind=DatasetKind.SNAPSHOT,
     description="Incident-response tabletop exercises: scheduled, held or cancelled.",
@@ -175,7 +220,7 @@ TABLETOP_EXERCISES = Dataset(
 )
 
 RESTORE_TESTS = Dataset(
-    source=SOURCE,
+    source=GRC,
     name="restore_tests",
     kind=DatasetKind.SNAPSHOT,
     description="Backup restore tests: which system, from which backup, when, and whether it succeeded.",
@@ -197,19 +242,113 @@ RESTORE_TESTS = Dataset(
     ),
 )
 
-DATASETS = (BACKGROUND_CHECKS, POLICIES, POLICY_ACKNOWLEDGEMENTS, RISKS, VENDORS, INCIDENTS,
-            TABLETOP_EXERCISES, RESTORE_TESTS)
+# hr: the HRIS roster
 
-# dataset name -> export format (the register's file is <name>/<name>_YYYY-MM-DD.<format>)
-EXPORT_FORMATS = {
-    BACKGROUND_CHECKS.name: "csv",
-    POLICIES.name: "json",
-    POLICY_ACKNOWLEDGEMENTS.name: "csv",
-    RISKS.name: "json",
-    VENDORS.name: "json",
-    INCIDENTS.name: "json",
-    TABLETOP_EXERCISES.name: "json",
-    RESTORE_TESTS.name: "json",
+EMPLOYEES = Dataset(
+    source=HR,
+    name="employees",
+    kind=DatasetKind.SNAPSHOT,
+    description="The HRIS roster export: one row per person employed, joining or gone.",
+    key_columns=("employee_id",),
+    columns=(
+        Column("employee_id", "employee_id", required=True),
+        Column("first_name", "first_name"),
+        Column("last_name", "last_name"),
+        Column("email", "work_email", required=True),
+        Column("department", "department"),
+        Column("title", "job_title"),
+        Column("manager_id", "manager_employee_id"),
+        Column("employment_type", "employment_type", required=True),
+        Column("status", "employment_status", required=True),
+        Column("hire_date", "hire_date", ColumnType.DATE, required=True),
+        Column("termination_at", "termination_datetime", ColumnType.TIMESTAMP),
+    ),
+)
+
+# iga: approved administrators and user-access reviews
+
+APPROVED_ADMINS = Dataset(
+    source=IGA,
+    name="approved_admins",
+    kind=DatasetKind.SNAPSHOT,
+    description="The approved-administrator register: one row per approval of a role on a system.",
+    key_columns=("approval_id",),
+    columns=(
+        Column("approval_id", "approval_id", required=True),
+        Column("system", "system", required=True, description="okta | google | github | aws"),
+        Column("account", "account", required=True, description="login / email of the account on that system"),
+        Column("employee_id", "employee_id"),
+        Column("role", "role", required=True, description="the system's role name, e.g. SUPER_ADMIN"),
+        Column("approved_by", "approved_by", required=True),
+        Column("approved_at", "approved_at", ColumnType.TIMESTAMP, required=True),
+        Column("ticket", "ticket"),
+        Column("expires_on", "expires_on", ColumnType.DATE),
+    ),
+)
+
+ACCESS_REVIEWS = Dataset(
+    source=IGA,
+    name="access_reviews",
+    kind=DatasetKind.SNAPSHOT,
+    description="The user-access review register: one row per review campaign and system.",
+    key_columns=("review_id",),
+    columns=(
+        Column("review_id", "review_id", required=True),
+        Column("system", "system", required=True),
+        Column("campaign", "campaign", required=True, description="the quarter reviewed, e.g. 2025-Q4"),
+        Column("reviewer", "reviewer", required=True),
+        Column("status", "status", required=True, description="in_progress | completed | signed_off"),
+        Column("started_at", "started_at", ColumnType.TIMESTAMP, required=True),
+        Column("due_at", "due_at", ColumnType.TIMESTAMP),
+        Column("completed_at", "completed_at", ColumnType.TIMESTAMP),
+        Column("signed_off_by", "signed_off_by"),
+        Column("signed_off_at", "signed_off_at", ColumnType.TIMESTAMP),
+        Column("items_reviewed", "items_reviewed", ColumnType.INT),
+        Column("items_revoked", "items_revoked", ColumnType.INT),
+    ),
+)
+
+# lms: the learning platform's course completion report
+
+TRAINING_COMPLETIONS = Dataset(
+    source=LMS,
+    name="training_completions",
+    kind=DatasetKind.SNAPSHOT,
+    description="LMS course enrolments with their status and completion time, one row per enrolment.",
+    key_columns=("enrollment_id",),
+    columns=(
+        Column("enrollment_id", "enrollment_id", required=True),
+        Column("lms_user_id", "user_id", required=True),
+        Column("employee_id", "employee_number", description="HR employee id; empty for LMS-only accounts"),
+        Column("email", "email", required=True),
+        Column("course_code", "course_code", required=True),
+        Column("course_title", "course_title"),
+        Column("curriculum", "curriculum", required=True),
+        Column("assigned_at", "assigned_at", ColumnType.TIMESTAMP, required=True),
+        Column("due_date", "due_date", ColumnType.DATE),
+        Column("completed_at", "completed_at", ColumnType.TIMESTAMP),
+        Column("status", "status", required=True),
+        Column("score", "score", ColumnType.INT),
+    ),
+)
+
+# source -> {dataset name: export format}, the families in registry order
+FORMATS: dict[str, dict[str, str]] = {
+    GRC: {
+        BACKGROUND_CHECKS.name: "csv",
+        POLICIES.name: "json",
+        POLICY_ACKNOWLEDGEMENTS.name: "csv",
+        RISKS.name: "json",
+        VENDORS.name: "json",
+        INCIDENTS.name: "json",
+        TABLETOP_EXERCISES.name: "json",
+        RESTORE_TESTS.name: "json",
+    },
+    HR: {EMPLOYEES.name: "csv"},
+    IGA: {APPROVED_ADMINS.name: "csv", ACCESS_REVIEWS.name: "json"},
+    LMS: {TRAINING_COMPLETIONS.name: "csv"},
 }
 
-FAMILY = export_family(SOURCE, DATASETS, EXPORT_FORMATS)
+DATASETS = (BACKGROUND_CHECKS, POLICIES, POLICY_ACKNOWLEDGEMENTS, RISKS, VENDORS, INCIDENTS,
+            TABLETOP_EXERCISES, RESTORE_TESTS, EMPLOYEES, APPROVED_ADMINS, ACCESS_REVIEWS,
+            TRAINING_COMPLETIONS)
