@@ -106,18 +106,19 @@ def run_ccm(archive: str, out: str, days: int) -> dict:
 
     from ccm.lake import Lake
     from ccm.pipeline import midnight_intervals
-    from ccm.sources import cloudtrail
+    from ccm.sources.cloudtrail.client import CloudTrailClient, LocalArchive, Trail
+    from ccm.sources.cloudtrail.datasets import EVENTS
+    from ccm.sources.cloudtrail.fetchers import fetch_events
     from ccm.sources.extract import run_extracts
 
-    client = cloudtrail.CloudTrailClient(cloudtrail.Trail(cloudtrail.LocalArchive(Path(archive)),
-                                                          ((ACCOUNT, REGION),)))
+    client = CloudTrailClient(Trail(LocalArchive(Path(archive)), ((ACCOUNT, REGION),)))
     lake = Lake(out)
     began = time.perf_counter()
     rows = 0
     # what `ccm extract cloudtrail.events --from --to` runs: one day at a time, each day's
     # lake write overlapping the next day's fetch
-    for extracted in run_extracts(cloudtrail.EVENTS, midnight_intervals(START, START + timedelta(days=days)),
-                                  cloudtrail.fetch_events(client), lake):
+    for extracted in run_extracts(EVENTS, midnight_intervals(START, START + timedelta(days=days)),
+                                  fetch_events(client), lake):
         manifest = extracted.manifest
         if manifest.status.value != "complete":
             raise SystemExit(f"extract of {manifest.interval_start:%Y-%m-%d} was {manifest.status.value}: "

@@ -10,7 +10,7 @@ on each other):
 - `json_bulk.py`: mapping JSON onto a dataset's typed columns in DuckDB (bulk sources).
 
 Families (each package: `datasets.py` the contracts, `client.py` what `make_client`
-opens, `fetchers.py` how each dataset is read; the package re-exports them and builds
-`FAMILY`): `aws`, `cloudtrail` (also `reader.py`, `mapping.py`), `github`, `google`,
+opens, `fetchers.py` how each dataset is read; the package builds `FAMILY` from them with
+`SourceFamily.from_modules`): `aws`, `cloudtrail` (also `reader.py`, `mapping.py`), `github`, `google`,
 `okta`, and `exports` (hr, lms, grc, iga: daily files in the inbox, one fetcher).
 """

@@ -2,10 +2,12 @@
 
 A family is one system the pipeline reads (Okta, the CloudTrail bucket, the HRIS's
 exports, ...). `ccm.sources.registry` lists every family explicitly; nothing is found by
-module attributes. Each family package builds its `FAMILY` from its own parts:
+module attributes. Each family package builds its `FAMILY` from its own three parts:
 
-    FAMILY = SourceFamily(name=SOURCE, conn_id=CONN_ID, datasets=DATASETS,
-                          make_client=make_client, fetchers=FETCHERS)
+    FAMILY = SourceFamily.from_modules(datasets, client, fetchers)
+
+(`datasets.SOURCE`, `datasets.CONN_ID`, `datasets.DATASETS`, `client.make_client`,
+`fetchers.FETCHERS`).
 
 `make_client(connection, settings, **overrides)` returns a context manager (the client,
 closed when the extract is done); `fetchers[dataset.name](client)` returns the `Fetcher`
@@ -17,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from ccm.errors import ConfigError
@@ -67,6 +70,13 @@ class SourceFamily(Generic[ClientT]):
         unknown = set(self.fetchers) - names
         if unknown:
             raise ConfigError(f"source {self.name}: fetchers for unknown datasets {', '.join(sorted(unknown))}")
+
+    @classmethod
+    def from_modules(cls, datasets: ModuleType, client: ModuleType, fetchers: ModuleType) -> SourceFamily[Any]:
+        """A family package's `FAMILY` from its parts: `datasets` (SOURCE, CONN_ID, DATASETS),
+        `client` (make_client) and `fetchers` (FETCHERS)."""
+        return cls(name=datasets.SOURCE, conn_id=datasets.CONN_ID, datasets=datasets.DATASETS,
+                   make_client=client.make_client, fetchers=fetchers.FETCHERS)
 
     def fetcher(self, dataset: Dataset, client: ClientT) -> Fetcher:
         """The fetcher for one of this family's datasets, reading through `client`."""

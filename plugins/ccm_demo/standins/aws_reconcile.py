@@ -72,7 +72,7 @@ class Reconciler:
                             s3={"addressing_style": "path"})
             client = session.client(service, endpoint_url=self.endpoint_url, config=config)
             if service == "s3control":
-                from ccm.sources.aws import strip_account_host_label
+                from ccm.sources.aws.client import strip_account_host_label
 
                 client.meta.events.register("before-sign.s3-control", strip_account_host_label)
             self._clients[key] = client

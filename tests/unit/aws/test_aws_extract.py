@@ -15,7 +15,15 @@ from ccm.errors import ConfigError, RecordError, SourceError
 from ccm.lake import Lake
 from ccm.manifests import RunContext, read_manifests
 from ccm.pipeline import extract
-from ccm.sources import aws
+from ccm.sources.aws.client import AwsAccount, accounts_from_extra, make_client, strip_account_host_label
+from ccm.sources.aws.datasets import DATASETS
+from ccm.sources.aws.fetchers import (
+    REPORT_COLUMNS,
+    REPORT_POLLS,
+    fetch_credential_report,
+    fetch_guardduty_detectors,
+    parse_credential_report,
+)
 from ccm.sources.extract import FetchLog, Interval
 from ccm.sources.registry import get_dataset
 from ccm_demo.world import aws as world
@@ -37,7 +45,7 @@ def test_every_dataset_reads_every_account_and_region(settings, aws_connection, 
     at_day(1)
     day = window_day(small_spec, 1)
     accounts = {a.account_id: a for a in aws_org.accounts(small_spec.seed)}
-    manifests = {d.name: _extract(settings, aws_connection, d.key, day) for d in aws.DATASETS}
+    manifests = {d.name: _extract(settings, aws_connection, d.key, day) for d in DATASETS}
     assert {m.status for m in manifests.values()} == {ExtractStatus.COMPLETE}
     summary = _rows(settings, manifests["account_summary"])
     assert {r["account_id"] for r in summary} == set(accounts)
@@ -109,7 +117,7 @@ def test_an_outage_fails_the_audit_apis_but_not_log_delivery(settings, aws_conne
         _extract(settings, aws_connection, "aws.account_summary", window_day(small_spec, outage_day),
                  max_attempts=2)
     # CloudTrail keeps delivering into the log archive bucket during a control-plane outage
-    client = aws.make_client(aws_connection, settings)
+    client = make_client(aws_connection, settings)
     security = client.accounts[2]
     s3 = client.client(security, "s3")
     bucket = aws_org.log_archive_bucket(small_spec.seed)
@@ -126,7 +134,7 @@ def test_a_credential_report_generated_before_the_interval_closed_is_refused(set
         _extract(settings, aws_connection, "aws.credential_report", later)
 
 
-AWS_HEADER = ",".join(aws.REPORT_COLUMNS)
+AWS_HEADER = ",".join(REPORT_COLUMNS)
 ROOT = ("<root_account>,arn:aws:iam::111122223333:root,2019-01-01T00:00:00+00:00,not_supported,"
         "2025-09-30T10:00:00+00:00,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,"
         "false,N/A,false,N/A")
@@ -135,7 +143,7 @@ USER = ("ada,arn:aws:iam::111122223333:user/ada,2024-01-01T09:00:00+00:00,true,n
         "2025-09-30T08:00:00+00:00,eu-west-1,s3,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A")
 SERVICE = ("ci,arn:aws:iam::111122223333:user/ci,2023-01-01T09:00:00+00:00,false,N/A,N/A,N/A,false,true,"
            "2025-09-01T08:00:00+00:00,N/A,N/A,N/A,true,2025-09-20T08:00:00+00:00,N/A,N/A,N/A,false,N/A,false,N/A")
-ACCOUNT = aws.AwsAccount("111122223333", "prod", "arn:aws:iam::111122223333:role/ccm-audit", ("us-east-1",))
+ACCOUNT = AwsAccount("111122223333", "prod", "arn:aws:iam::111122223333:role/ccm-audit", ("us-east-1",))
 GENERATED = datetime(2025, 10, 2, 1, 30, tzinfo=UTC)
 
 
@@ -143,7 +151,7 @@ GENERATED = datetime(2025, 10, 2, 1, 30, tzinfo=UTC)
                          ids=["aws-header", "moto-legacy-header"])
 def test_credential_report_is_read_by_the_aws_documentation(header):
     content = "\n".join([header, ROOT, USER, SERVICE]).encode()
-    records = aws.parse_credential_report(content, ACCOUNT, GENERATED)
+    records = parse_credential_report(content, ACCOUNT, GENERATED)
     dataset = get_dataset("aws.credential_report")
     rows = [dataset.to_row(r, i, GENERATED) for i, r in enumerate(records)]
     root, ada, ci = rows
@@ -162,11 +170,11 @@ def test_credential_report_problems_are_named():
     missing = AWS_HEADER.replace(",mfa_active", "")
     with pytest.raises(SourceError, match=r"account 111122223333 \(prod\): the credential report has no column\(s\) "
                                           "mfa_active"):
-        aws.parse_credential_report(f"{missing}\n".encode(), ACCOUNT, GENERATED)
+        parse_credential_report(f"{missing}\n".encode(), ACCOUNT, GENERATED)
     with pytest.raises(SourceError, match="line 2 has 3 fields"):
-        aws.parse_credential_report(f"{AWS_HEADER}\na,b,c\n".encode(), ACCOUNT, GENERATED)
+        parse_credential_report(f"{AWS_HEADER}\na,b,c\n".encode(), ACCOUNT, GENERATED)
     garbled = USER.replace("2025-07-01T08:00:00+00:00", "yesterday")
-    record = aws.parse_credential_report(f"{AWS_HEADER}\n{garbled}".encode(), ACCOUNT, GENERATED)[0]
+    record = parse_credential_report(f"{AWS_HEADER}\n{garbled}".encode(), ACCOUNT, GENERATED)[0]
     with pytest.raises(RecordError, match="access_key_1_last_rotated' should be timestamp, got 'yesterday'"):
         get_dataset("aws.credential_report").to_row(record, 0, GENERATED)
 
@@ -174,13 +182,13 @@ def test_credential_report_problems_are_named():
 def test_connection_accounts_are_validated_naming_the_entry():
     good = {"account_id": "111122223333", "name": "prod", "role_arn": "arn:aws:iam::111122223333:role/ccm-audit",
             "regions": ["us-east-1"]}
-    assert aws.accounts_from_extra({"accounts": [good]})[0].regions == ("us-east-1",)
+    assert accounts_from_extra({"accounts": [good]})[0].regions == ("us-east-1",)
     with pytest.raises(ConfigError, match=r"extra\.accounts must list"):
-        aws.accounts_from_extra({})
+        accounts_from_extra({})
     with pytest.raises(ConfigError, match=r"extra.accounts #1 \(111122223333\): role_arn must be a role in that"):
-        aws.accounts_from_extra({"accounts": [{**good, "role_arn": "arn:aws:iam::999999999999:role/x"}]})
+        accounts_from_extra({"accounts": [{**good, "role_arn": "arn:aws:iam::999999999999:role/x"}]})
     with pytest.raises(ConfigError, match=r"extra\.accounts #2: account_id must be 12 digits"):
-        aws.accounts_from_extra({"accounts": [good, {**good, "account_id": "12"}]})
+        accounts_from_extra({"accounts": [good, {**good, "account_id": "12"}]})
 
 
 def test_s3_control_host_label_is_dropped_only_for_loopback_endpoints():
@@ -189,10 +197,10 @@ def test_s3_control_host_label_is_dropped_only_for_loopback_endpoints():
             self.url = url
 
     local = Request("http://111122223333.127.0.0.1:5000/v20180820/configuration/publicAccessBlock")
-    aws.strip_account_host_label(local)
+    strip_account_host_label(local)
     assert local.url == "http://127.0.0.1:5000/v20180820/configuration/publicAccessBlock"
     real = Request("https://111122223333.s3-control.us-east-1.amazonaws.com/v20180820/configuration/publicAccessBlock")
-    aws.strip_account_host_label(real)
+    strip_account_host_label(real)
     assert real.url.startswith("https://111122223333.s3-control.")
 
 
@@ -207,8 +215,8 @@ def test_the_source_module_imports_nothing_heavy():
 def test_fetch_log_counts_pages_of_a_fetch(settings, aws_connection, at_day, small_spec):
     at_day(1)
     log = FetchLog()
-    with aws.make_client(aws_connection, settings) as client:
-        records = list(aws.fetch_guardduty_detectors(client)(Interval(window_day(small_spec, 1),
+    with make_client(aws_connection, settings) as client:
+        records = list(fetch_guardduty_detectors(client)(Interval(window_day(small_spec, 1),
                                                                       window_day(small_spec, 2)), log))
     assert log.pages == sum(len(a.regions) for a in client.accounts) and len(records) == log.pages
 
@@ -236,9 +244,9 @@ class _ReportStub:
 def test_the_credential_report_is_polled_until_ready_within_bounds():
     interval = Interval(GENERATED - timedelta(days=1, hours=1, minutes=30), GENERATED - timedelta(hours=1, minutes=30))
     stub = _ReportStub(ready_after=2)
-    records = list(aws.fetch_credential_report(stub)(interval, FetchLog()))
+    records = list(fetch_credential_report(stub)(interval, FetchLog()))
     assert [r["user"] for r in records] == ["<root_account>"] and stub.sleeps == [1, 2]
     never = _ReportStub(ready_after=100)
     with pytest.raises(SourceError, match="credential report was not ready after 10 polls"):
-        list(aws.fetch_credential_report(never)(interval, FetchLog()))
-    assert len(never.sleeps) == aws.REPORT_POLLS and max(never.sleeps) <= 10
+        list(fetch_credential_report(never)(interval, FetchLog()))
+    assert len(never.sleeps) == REPORT_POLLS and max(never.sleeps) <= 10

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from ccm import clock
-from ccm.sources import aws
+from ccm.sources.aws.client import make_client
 from ccm_demo.standins import aws as aws_standin_module
 from ccm_demo.world import aws as world
 from ccm_demo.world import aws_org
@@ -166,7 +166,7 @@ CREDENTIAL_REPORT_COLUMNS = [
 def test_the_credential_report_has_the_worlds_dates_and_the_root_user(aws_standin, aws_connection, at_day, settings,
                                                                       small_spec):
     moment = at_day(1)
-    client = aws.make_client(aws_connection, settings)
+    client = make_client(aws_connection, settings)
     staging = client.accounts[1]
     iam = client.client(staging, "iam")
     iam.generate_credential_report()
@@ -196,7 +196,7 @@ def test_the_credential_report_has_the_worlds_dates_and_the_root_user(aws_standi
 
 def test_the_account_summary_describes_the_root_user(aws_standin, aws_connection, at_day, settings, small_spec):
     moment = at_day(1)
-    client = aws.make_client(aws_connection, settings)
+    client = make_client(aws_connection, settings)
     for account in client.accounts:
         summary = client.client(account, "iam").get_account_summary()["SummaryMap"]
         root = aws_standin.world.state(aws_standin.world.root_of(account.account_id), moment)

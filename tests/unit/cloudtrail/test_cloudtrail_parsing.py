@@ -20,16 +20,19 @@ import pytest
 from ccm.datasets import Dataset
 from ccm.errors import RecordError
 from ccm.sources import cloudtrail
+from ccm.sources.cloudtrail.client import CloudTrailClient, LocalArchive, Trail
+from ccm.sources.cloudtrail.datasets import EVENTS
+from ccm.sources.cloudtrail.fetchers import fetch_events
 from ccm.sources.extract import FetchLog, Interval
 from ccm.sources.json_bulk import PROBLEM, typed_select
 
 WIDE = Interval(datetime(2024, 7, 1, tzinfo=UTC), datetime(2024, 9, 1, tzinfo=UTC))
-MAPPED = tuple(c for c in cloudtrail.EVENTS.columns if c.name != "log_file")
+MAPPED = tuple(c for c in EVENTS.columns if c.name != "log_file")
 
 
 def bulk_map(records: list) -> list[dict]:
     """Records through typed_select (the bulk path), one row each, in order."""
-    mapping = Dataset("t", "events", cloudtrail.EVENTS.kind, MAPPED, ("event_id",), "event_time")
+    mapping = Dataset("t", "events", EVENTS.kind, MAPPED, ("event_id",), "event_time")
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     texts = pa.table({"n": list(range(len(records))), "record": [json.dumps(r) for r in records]})
@@ -57,7 +60,7 @@ def test_real_shaped_records_map_to_the_typed_columns(stratus_records):
 
 
 def _to_row(record, position):
-    mapping = Dataset("t", "events", cloudtrail.EVENTS.kind, MAPPED, ("event_id",), "event_time")
+    mapping = Dataset("t", "events", EVENTS.kind, MAPPED, ("event_id",), "event_time")
     return mapping.to_row(record, position)
 
 
@@ -99,11 +102,11 @@ def test_a_local_archive_of_real_shaped_files_extracts_with_the_same_code(tmp_pa
     path = tmp_path / key
     path.parent.mkdir(parents=True)
     path.write_bytes(gzip.compress(json.dumps({"Records": stratus_records}).encode()))
-    client = cloudtrail.CloudTrailClient(cloudtrail.Trail(cloudtrail.LocalArchive(tmp_path)))
+    client = CloudTrailClient(Trail(LocalArchive(tmp_path)))
     assert client.scope() == [("210987654321", "eu-west-2r")]  # discovered from the layout
     fetch_log = FetchLog()
     interval = Interval(datetime(2024, 8, 1, tzinfo=UTC), datetime(2024, 8, 2, 12, tzinfo=UTC))
-    table = next(iter(cloudtrail.fetch_events(client)(interval, fetch_log)))
+    table = next(iter(fetch_events(client)(interval, fetch_log)))
     assert fetch_log.rejected == []
     assert sorted(table.column("event_time").to_pylist())[0] == datetime(2024, 8, 1, 13, 42, 10, tzinfo=UTC)
     assert table.num_rows == 4  # the July records are outside the interval (their own days' extracts)
@@ -111,7 +114,7 @@ def test_a_local_archive_of_real_shaped_files_extracts_with_the_same_code(tmp_pa
     ndjson = tmp_path / key.replace("fixture0000000001", "fixture0000000002")
     ndjson.write_bytes(gzip.compress(otrf_lines))
     fetch_log = FetchLog()
-    list(cloudtrail.fetch_events(client)(interval, fetch_log))
+    list(fetch_events(client)(interval, fetch_log))
     assert [r["reason"] for r in fetch_log.rejected] == [
         'log file is JSON lines (one object per line), not a CloudTrail log ({"Records": [...]})']
 
@@ -120,9 +123,9 @@ def test_a_bare_json_array_like_the_raw_stratus_files_is_not_a_cloudtrail_log(tm
     key = "AWSLogs/210987654321/CloudTrail/eu-west-2r/2024/08/02/210987654321_CloudTrail_eu-west-2r_20240802T0900Z_bare.json.gz"
     (tmp_path / key).parent.mkdir(parents=True)
     (tmp_path / key).write_bytes(gzip.compress(json.dumps(stratus_records).encode()))
-    client = cloudtrail.CloudTrailClient(cloudtrail.Trail(cloudtrail.LocalArchive(tmp_path)))
+    client = CloudTrailClient(Trail(LocalArchive(tmp_path)))
     fetch_log = FetchLog()
-    list(cloudtrail.fetch_events(client)(WIDE, fetch_log))
+    list(fetch_events(client)(WIDE, fetch_log))
     assert fetch_log.rejected == [{"reason": 'log file is not a CloudTrail log ({"Records": [...]}); Records is absent',
                                    "where": key, "record": None}]
 

@@ -64,7 +64,7 @@ def answer(status: int, body: Any, headers: dict[str, str] | None = None) -> htt
 
 def mock_session(routes: dict[str, Route], org: str = "octokit-fixture-org"):
     """A GitHubSession whose requests are answered by `routes` ({path: handler}); unknown paths 404."""
-    from ccm.sources.github import GitHubSession
+    from ccm.sources.github.client import GitHubSession
     from ccm.sources.http_client import ApiClient, HttpSourceConfig, Secret
 
     def handle(request: httpx.Request) -> httpx.Response:

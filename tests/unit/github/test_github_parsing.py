@@ -12,6 +12,16 @@ from ccm.errors import RecordError, SourceError
 from ccm.lake import Lake
 from ccm.sources import github
 from ccm.sources.extract import FetchLog, Interval, run_extract
+from ccm.sources.github.client import make_client
+from ccm.sources.github.datasets import BRANCH_PROTECTION, CHECK_RUNS, PULL_REQUEST_REVIEWS, PULL_REQUESTS
+from ccm.sources.github.fetchers import (
+    fetch_branch_protection,
+    fetch_check_runs,
+    fetch_organization,
+    fetch_pull_requests,
+    fetch_saml_identities,
+    fetch_workflow_runs,
+)
 from tests.unit.github.conftest import answer, day, mock_session, protection_body, pull, repository
 
 API = "https://api.github.com"
@@ -44,10 +54,10 @@ def test_pull_request_pages_are_followed_wherever_link_points_and_the_listing_st
 
     routes["/repositories/515435940/pulls"] = repositories_route
     log = FetchLog()
-    records = list(github.fetch_pull_requests(mock_session(routes))(day("2022-07-19"), log))
+    records = list(fetch_pull_requests(mock_session(routes))(day("2022-07-19"), log))
     assert [r["number"] for r in records] == [13, 11]  # #12 was closed unmerged, #10 merged the day before
     assert len(requested) == 2 and "page=2" in requested[1]  # page 2 is older than the day: page 3 is never read
-    row = github.PULL_REQUESTS.to_row(records[0], 0)
+    row = PULL_REQUESTS.to_row(records[0], 0)
     assert (row["repository"], row["default_branch"], row["head_sha"]) == ("octokit-fixture-org/app", "main",
                                                                           f"{13 + 7000:040x}")
 
@@ -59,8 +69,8 @@ def test_branch_protection_is_mapped_and_branch_not_protected_means_none():
     routes = {"/orgs/octokit-fixture-org/repos": lambda r: answer(200, repos),
               "/repos/octokit-fixture-org/api/branches/main/protection": lambda r: answer(200, protection_body("api")),
               "/repos/octokit-fixture-org/web/branches/main/protection": lambda r: answer(404, not_protected)}
-    records = list(github.fetch_branch_protection(mock_session(routes))(day("2022-07-19"), FetchLog()))
-    rows = [github.BRANCH_PROTECTION.to_row(r, i, datetime(2022, 7, 20)) for i, r in enumerate(records)]
+    records = list(fetch_branch_protection(mock_session(routes))(day("2022-07-19"), FetchLog()))
+    rows = [BRANCH_PROTECTION.to_row(r, i, datetime(2022, 7, 20)) for i, r in enumerate(records)]
     api, web = rows
     assert (api["protected"], api["required_approving_review_count"], api["dismiss_stale_reviews"]) == (True, 1, True)
     assert (api["enforce_admins"], api["allow_force_pushes"], api["required_status_checks"]) == (False, False,
@@ -75,7 +85,7 @@ def test_any_other_404_on_branch_protection_is_an_error_naming_the_request():
                   lambda r: answer(404, {"message": "Branch not found"})}
     with pytest.raises(SourceError, match=r"github: GET /repos/octokit-fixture-org/gone/branches/main/protection "
                                           r"returned HTTP 404: 'Branch not found'"):
-        list(github.fetch_branch_protection(mock_session(routes))(day("2022-07-19"), FetchLog()))
+        list(fetch_branch_protection(mock_session(routes))(day("2022-07-19"), FetchLog()))
 
 
 def test_an_organisation_answer_without_the_2fa_setting_names_the_permission_needed():
@@ -83,7 +93,7 @@ def test_an_organisation_answer_without_the_2fa_setting_names_the_permission_nee
     routes = {"/orgs/octokit-fixture-org": lambda r: answer(200, org)}
     with pytest.raises(SourceError, match=r"GET /orgs/octokit-fixture-org: two_factor_requirement_enabled is not "
                                           r"in the answer; only organisation owners see it"):
-        list(github.fetch_organization(mock_session(routes))(day("2022-07-19"), FetchLog()))
+        list(fetch_organization(mock_session(routes))(day("2022-07-19"), FetchLog()))
 
 
 def test_graphql_errors_are_reported_with_their_message():
@@ -93,7 +103,7 @@ def test_graphql_errors_are_reported_with_their_message():
     routes = {"/graphql": lambda r: answer(200, denied)}
     with pytest.raises(SourceError, match=r"POST https://api.github.com/graphql \(externalIdentities after None\): "
                                           r"GraphQL errors: Resource not accessible by integration"):
-        list(github.fetch_saml_identities(mock_session(routes))(day("2022-07-19"), FetchLog()))
+        list(fetch_saml_identities(mock_session(routes))(day("2022-07-19"), FetchLog()))
 
 
 def test_workflow_runs_are_split_when_github_caps_a_query_at_1000():
@@ -115,7 +125,7 @@ def test_workflow_runs_are_split_when_github_caps_a_query_at_1000():
     routes = {"/orgs/octokit-fixture-org/repos": lambda r: answer(200, [repository("app", 1)]),
               "/repos/octokit-fixture-org/app/actions/runs": runs}
     log = FetchLog()
-    records = list(github.fetch_workflow_runs(mock_session(routes))(day("2022-07-19"), log))
+    records = list(fetch_workflow_runs(mock_session(routes))(day("2022-07-19"), log))
     assert sorted(r["created_at"] for r in records) == [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in created]
     assert log.api_total == 144 and queries[0] == "2022-07-19T00:00:00Z..2022-07-19T23:59:59Z" and len(queries) > 3
 
@@ -130,7 +140,7 @@ def test_fewer_check_runs_than_the_reported_total_make_the_extract_incomplete(tm
               "/repos/octokit-fixture-org/app/pulls": lambda r: answer(200, [merged]),
               f"/repos/octokit-fixture-org/app/commits/{head}/check-runs":
                   lambda r: answer(200, {"total_count": 2, "check_runs": [check]})}
-    manifest = run_extract(github.CHECK_RUNS, day("2022-07-19"), github.fetch_check_runs(mock_session(routes)),
+    manifest = run_extract(CHECK_RUNS, day("2022-07-19"), fetch_check_runs(mock_session(routes)),
                            Lake(str(tmp_path / "lake")))
     assert manifest.status is ExtractStatus.INCOMPLETE
     assert manifest.notes == ["the API reported 2 records but 1 arrived"]
@@ -141,7 +151,7 @@ def test_a_review_without_a_state_is_refused_naming_the_field():
               "review": {"id": 80, "user": {"login": "octokit-fixture-user-b"}, "submitted_at": "2022-07-19T09:00:00Z"}}
     with pytest.raises(RecordError, match=r"github.pull_request_reviews: record #0 repository=o/r pull_number=5 "
                                           r"review.id=80: required field 'review.state' is missing"):
-        github.PULL_REQUEST_REVIEWS.to_row(record, 0)
+        PULL_REQUEST_REVIEWS.to_row(record, 0)
 
 
 def test_the_graphql_endpoint_of_github_enterprise_server():
@@ -156,7 +166,7 @@ def test_a_connection_without_the_organisation_is_refused():
     from ccm.sources.http_client import Secret
 
     with pytest.raises(ConfigError, match=r"connection github_default: extra.org"):
-        github.make_client(Connection("github_default", host="https://api.github.com", password=Secret("t")),
+        make_client(Connection("github_default", host="https://api.github.com", password=Secret("t")),
                            Settings.from_env())
 
 

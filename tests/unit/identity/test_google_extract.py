@@ -17,6 +17,9 @@ from ccm.manifests import RunContext, read_manifests
 from ccm.pipeline import extract
 from ccm.sources import google
 from ccm.sources.extract import Interval, run_extract
+from ccm.sources.google.client import config_from_connection
+from ccm.sources.google.datasets import USERS
+from ccm.sources.google.fetchers import fetch_users
 from ccm.sources.http_client import ApiClient
 from ccm_demo.world import google as google_world
 from tests.conftest import set_clock
@@ -104,7 +107,7 @@ def test_an_outage_fails_the_extract_and_writes_nothing(settings, google_connect
     set_clock(Path(os.environ["CCM_CLOCK_FILE"]), google_world.parse(outage["start"]) + timedelta(hours=1))
     with pytest.raises(SourceError, match=r"HTTP 503 .*backendError"):
         _extract(settings, google_connection, max_attempts=2)
-    assert Lake(settings.lake_uri).dataset_files(google.USERS) == []
+    assert Lake(settings.lake_uri).dataset_files(USERS) == []
 
 
 def test_a_user_without_its_2sv_flags_is_quarantined_and_nothing_is_written(settings, google_connection,
@@ -113,12 +116,12 @@ def test_a_user_without_its_2sv_flags_is_quarantined_and_nothing_is_written(sett
     manifest = _extract(settings, google_connection)
     assert manifest.status is ExtractStatus.INCOMPLETE
     assert manifest.quarantine_reasons == {"required field 'isEnrolledIn2Sv' is missing": 1}
-    assert Lake(settings.lake_uri).dataset_files(google.USERS) == []
+    assert Lake(settings.lake_uri).dataset_files(USERS) == []
 
 
 def _client(pages: list[dict]) -> ApiClient:
     answers = iter(pages)
-    config = google.config_from_connection("https://admin.googleapis.com", "token", max_attempts=1)
+    config = config_from_connection("https://admin.googleapis.com", "token", max_attempts=1)
     return ApiClient(config, transport=httpx.MockTransport(lambda request: httpx.Response(200, json=next(answers))))
 
 
@@ -128,12 +131,12 @@ def test_an_empty_listing_has_no_users_key_and_a_repeated_token_is_refused(setti
             "creationTime": "2024-01-01T08:00:00.000Z", "lastLoginTime": "1970-01-01T00:00:00.000Z"}
     page = {"kind": "admin#directory#users", "etag": '"x"'}
     lake = Lake(settings.lake_uri)
-    manifest = run_extract(google.USERS, DAY, google.fetch_users(_client([{**page, "users": [user]}, page])), lake)
+    manifest = run_extract(USERS, DAY, fetch_users(_client([{**page, "users": [user]}, page])), lake)
     assert manifest.status is ExtractStatus.COMPLETE and manifest.rows_written == 1
     row, = _rows(settings, manifest)
     assert row["last_login_time"].year == 1970  # "never signed in"; staging turns it into NULL
     looping = [{**page, "users": [user], "nextPageToken": "t1"}, {**page, "nextPageToken": "t1"}]
     with pytest.raises(SourceError, match="nextPageToken 't1' repeats"):
-        run_extract(google.USERS, DAY, google.fetch_users(_client(looping)), lake)
+        run_extract(USERS, DAY, fetch_users(_client(looping)), lake)
     with pytest.raises(SourceError, match="expected an admin#directory#users object"):
-        run_extract(google.USERS, DAY, google.fetch_users(_client([{"items": []}])), lake)
+        run_extract(USERS, DAY, fetch_users(_client([{"items": []}])), lake)

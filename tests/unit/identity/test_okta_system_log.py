@@ -20,6 +20,9 @@ from ccm.pipeline import extract
 from ccm.sources import okta
 from ccm.sources.extract import Interval, run_extract
 from ccm.sources.http_client import ApiClient
+from ccm.sources.okta.client import config_from_connection
+from ccm.sources.okta.datasets import SYSTEM_LOG
+from ccm.sources.okta.fetchers import fetch_system_log
 from ccm_demo.world import okta as okta_world
 from tests.conftest import set_clock
 
@@ -47,7 +50,7 @@ def _mock_client(pages: dict[str | None, tuple[list, str | None]], max_pages: in
             headers["Link"] = f'<{BASE}/api/v1/logs?{httpx.QueryParams(params)}>; rel="next"'
         return httpx.Response(200, json=events, headers=headers)
 
-    config = okta.config_from_connection(BASE, "token", max_pages=max_pages, max_attempts=1)
+    config = config_from_connection(BASE, "token", max_pages=max_pages, max_attempts=1)
     return ApiClient(config, transport=httpx.MockTransport(handler))
 
 
@@ -83,12 +86,12 @@ def test_the_real_published_format_is_parsed_and_an_unusable_one_is_quarantined_
               _event("7c1d4b6e-0001-4a1b-9c2d-000000000002", "2025-10-01 17:40:02.875"),
               _event("7c1d4b6e-0001-4a1b-9c2d-000000000003", "redacted")]
     lake = Lake(settings.lake_uri)
-    good = run_extract(okta.SYSTEM_LOG, DAY, okta.fetch_system_log(_mock_client({None: (events[:2], None)})), lake)
+    good = run_extract(SYSTEM_LOG, DAY, fetch_system_log(_mock_client({None: (events[:2], None)})), lake)
     assert good.status is ExtractStatus.COMPLETE
     published = _table(settings, good).column("published").to_pylist()
     assert [p.isoformat() for p in published] == ["2025-10-01T09:12:33.496000+00:00",
                                                   "2025-10-01T17:40:02.875000+00:00"]
-    bad = run_extract(okta.SYSTEM_LOG, DAY, okta.fetch_system_log(_mock_client({None: (events, None)})), lake)
+    bad = run_extract(SYSTEM_LOG, DAY, fetch_system_log(_mock_client({None: (events, None)})), lake)
     assert bad.status is ExtractStatus.INCOMPLETE and bad.rows_written == 0
     reason, = bad.quarantine_reasons
     assert "field 'published' should be timestamp, got 'redacted'" in reason
@@ -99,19 +102,19 @@ def test_repeated_events_are_read_once_and_conflicting_ones_make_the_extract_inc
     one, two, three = (_event(f"e{n}", f"2025-10-01T0{n}:00:00.000Z") for n in (1, 2, 3))
     lake = Lake(settings.lake_uri)
     pages = {None: ([one, two], "c2"), "c2": ([two, three], "c3"), "c3": ([], None)}
-    manifest = run_extract(okta.SYSTEM_LOG, DAY, okta.fetch_system_log(_mock_client(pages)), lake)
+    manifest = run_extract(SYSTEM_LOG, DAY, fetch_system_log(_mock_client(pages)), lake)
     assert manifest.status is ExtractStatus.COMPLETE and manifest.rows_written == 3
     assert "1 events repeated across pages were read once" in manifest.notes
     changed = {**two, "displayMessage": "something else"}
     pages = {None: ([one, two], "c2"), "c2": ([changed, three], "c3"), "c3": ([], None)}
-    manifest = run_extract(okta.SYSTEM_LOG, DAY, okta.fetch_system_log(_mock_client(pages)), lake)
+    manifest = run_extract(SYSTEM_LOG, DAY, fetch_system_log(_mock_client(pages)), lake)
     assert manifest.status is ExtractStatus.INCOMPLETE
     assert manifest.quarantine_reasons == {"the same uuid arrived twice with different content": 1}
 
 
 def test_an_event_published_exactly_at_until_is_left_to_the_next_interval(settings):
     pages = {None: ([_event("a", "2025-10-01T23:59:59.999Z"), _event("b", "2025-10-02T00:00:00.000Z")], None)}
-    manifest = run_extract(okta.SYSTEM_LOG, DAY, okta.fetch_system_log(_mock_client(pages)), Lake(settings.lake_uri))
+    manifest = run_extract(SYSTEM_LOG, DAY, fetch_system_log(_mock_client(pages)), Lake(settings.lake_uri))
     assert manifest.status is ExtractStatus.COMPLETE and manifest.rows_written == 1
     assert any("left to the next interval" in note for note in manifest.notes)
 
@@ -122,15 +125,15 @@ def test_pagination_is_bounded_a_polling_style_next_link_on_an_empty_page_ends_i
     looping = {None: ([_event("a", "2025-10-01T01:00:00.000Z")], "c1"),
                "c1": ([_event("b", "2025-10-01T02:00:00.000Z")], "c1")}
     with pytest.raises(SourceError, match="pagination loops back to"):
-        run_extract(okta.SYSTEM_LOG, DAY, okta.fetch_system_log(_mock_client(looping)), lake)
+        run_extract(SYSTEM_LOG, DAY, fetch_system_log(_mock_client(looping)), lake)
     # a server that always offers another non-empty page stops at max_pages
     endless = {None if n == 0 else f"c{n}": ([_event(f"e{n}", "2025-10-01T03:00:00.000Z")], f"c{n + 1}")
                for n in range(10)}
     with pytest.raises(SourceError, match="more than 4 pages"):
-        run_extract(okta.SYSTEM_LOG, DAY, okta.fetch_system_log(_mock_client(endless, max_pages=4)), lake)
+        run_extract(SYSTEM_LOG, DAY, fetch_system_log(_mock_client(endless, max_pages=4)), lake)
     # an empty page with a next link (Okta's polling behaviour) is the end of a bounded read
     polling = {None: ([_event("a", "2025-10-01T01:00:00.000Z")], "c1"), "c1": ([], "c1")}
-    manifest = run_extract(okta.SYSTEM_LOG, DAY, okta.fetch_system_log(_mock_client(polling)), lake)
+    manifest = run_extract(SYSTEM_LOG, DAY, fetch_system_log(_mock_client(polling)), lake)
     assert manifest.status is ExtractStatus.COMPLETE and manifest.rows_written == 1 and manifest.pages == 2
 
 

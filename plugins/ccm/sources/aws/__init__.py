@@ -17,35 +17,13 @@ over the extract's interval. Records keep the API's shapes (datetimes as ISO-860
 strings), wrapped with the account (and region) they came from.
 
 The family's parts: datasets.py (the dataset contracts), client.py (accounts, boto3 pool, AssumeRole, endpoints, make_client), fetchers.py (records per API, the credential report).
-The package re-exports what callers use; tunables (page sizes, limits) stay in the module
-that uses them: patch them there.
+Import names from those modules (the package only builds `FAMILY`); tunables (page
+sizes, limits) stay in the module that uses them: patch them there.
 """
 
 from __future__ import annotations
 
-from ccm.sources.aws.client import (
-    AwsAccount,
-    AwsClient,
-    accounts_from_extra,
-    make_client,
-    strip_account_host_label,
-)
-from ccm.sources.aws.datasets import CONN_ID, DATASETS, SOURCE
-from ccm.sources.aws.fetchers import (
-    FETCHERS,
-    REPORT_COLUMNS,
-    REPORT_POLLS,
-    fetch_credential_report,
-    fetch_guardduty_detectors,
-    parse_credential_report,
-)
+from ccm.sources.aws import client, datasets, fetchers
 from ccm.sources.family import SourceFamily
 
-FAMILY = SourceFamily(name=SOURCE, conn_id=CONN_ID, datasets=DATASETS, make_client=make_client,
-                      fetchers=FETCHERS)
-
-__all__ = [
-    "CONN_ID", "DATASETS", "FAMILY", "FETCHERS", "REPORT_COLUMNS", "REPORT_POLLS", "SOURCE",
-    "AwsAccount", "AwsClient", "accounts_from_extra", "fetch_credential_report",
-    "fetch_guardduty_detectors", "make_client", "parse_credential_report", "strip_account_host_label",
-]
+FAMILY = SourceFamily.from_modules(datasets, client, fetchers)

@@ -36,29 +36,13 @@ and mapped onto the typed columns by DuckDB (`ccm.sources.json_bulk`), producing
 Arrow table per extract. No boto3, duckdb or pyarrow at import time.
 
 The family's parts: datasets.py (the dataset contracts), client.py (the archive, caches, make_client), reader.py (digests and log files, verified), mapping.py (DuckDB mapping onto typed columns), fetchers.py (events, trail changes, digest rows).
-The package re-exports what callers use; tunables (page sizes, limits) stay in the module
-that uses them: patch them there.
+Import names from those modules (the package only builds `FAMILY`); tunables (page
+sizes, limits) stay in the module that uses them: patch them there.
 """
 
 from __future__ import annotations
 
-from ccm.sources.cloudtrail.client import (
-    CloudTrailClient,
-    LocalArchive,
-    LogArchive,
-    S3Archive,
-    Trail,
-    make_client,
-)
-from ccm.sources.cloudtrail.datasets import CONN_ID, DATASETS, DIGESTS, EVENTS, SOURCE, TRAIL_CHANGES
-from ccm.sources.cloudtrail.fetchers import FETCHERS, fetch_digests, fetch_events, fetch_trail_changes
+from ccm.sources.cloudtrail import client, datasets, fetchers
 from ccm.sources.family import SourceFamily
 
-FAMILY = SourceFamily(name=SOURCE, conn_id=CONN_ID, datasets=DATASETS, make_client=make_client,
-                      fetchers=FETCHERS)
-
-__all__ = [
-    "CONN_ID", "DATASETS", "DIGESTS", "EVENTS", "FAMILY", "FETCHERS", "SOURCE", "TRAIL_CHANGES",
-    "CloudTrailClient", "LocalArchive", "LogArchive", "S3Archive", "Trail", "fetch_digests",
-    "fetch_events", "fetch_trail_changes", "make_client",
-]
+FAMILY = SourceFamily.from_modules(datasets, client, fetchers)

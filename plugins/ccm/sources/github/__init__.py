@@ -24,39 +24,13 @@ Events or snapshots, and why:
   merged in the interval can be further down the list.
 
 The family's parts: datasets.py (the dataset contracts), client.py (GitHubSession, make_client), fetchers.py (REST and GraphQL listings).
-The package re-exports what callers use; tunables (page sizes, limits) stay in the module
-that uses them: patch them there.
+Import names from those modules (the package only builds `FAMILY`); tunables (page
+sizes, limits) stay in the module that uses them: patch them there.
 """
 
 from __future__ import annotations
 
 from ccm.sources.family import SourceFamily
-from ccm.sources.github.client import GitHubSession, make_client
-from ccm.sources.github.datasets import (
-    BRANCH_PROTECTION,
-    CHECK_RUNS,
-    CONN_ID,
-    DATASETS,
-    PULL_REQUEST_REVIEWS,
-    PULL_REQUESTS,
-    SOURCE,
-)
-from ccm.sources.github.fetchers import (
-    FETCHERS,
-    fetch_branch_protection,
-    fetch_check_runs,
-    fetch_organization,
-    fetch_pull_requests,
-    fetch_saml_identities,
-    fetch_workflow_runs,
-)
+from ccm.sources.github import client, datasets, fetchers
 
-FAMILY = SourceFamily(name=SOURCE, conn_id=CONN_ID, datasets=DATASETS, make_client=make_client,
-                      fetchers=FETCHERS)
-
-__all__ = [
-    "BRANCH_PROTECTION", "CHECK_RUNS", "CONN_ID", "DATASETS", "FAMILY", "FETCHERS", "PULL_REQUESTS",
-    "PULL_REQUEST_REVIEWS", "SOURCE", "GitHubSession", "fetch_branch_protection", "fetch_check_runs",
-    "fetch_organization", "fetch_pull_requests", "fetch_saml_identities", "fetch_workflow_runs",
-    "make_client",
-]
+FAMILY = SourceFamily.from_modules(datasets, client, fetchers)

@@ -13,21 +13,13 @@ password holds an OAuth access token for an admin (e.g. minted from a service ac
 with domain-wide delegation for the `admin.directory.user.readonly` scope).
 
 The family's parts: datasets.py (the dataset contract), client.py (token auth, quota errors, make_client), fetchers.py (the user listings).
-The package re-exports what callers use; tunables (page sizes, limits) stay in the module
-that uses them: patch them there.
+Import names from those modules (the package only builds `FAMILY`); tunables (page
+sizes, limits) stay in the module that uses them: patch them there.
 """
 
 from __future__ import annotations
 
 from ccm.sources.family import SourceFamily
-from ccm.sources.google.client import config_from_connection, make_client
-from ccm.sources.google.datasets import CONN_ID, DATASETS, SOURCE, USERS
-from ccm.sources.google.fetchers import FETCHERS, fetch_users
+from ccm.sources.google import client, datasets, fetchers
 
-FAMILY = SourceFamily(name=SOURCE, conn_id=CONN_ID, datasets=DATASETS, make_client=make_client,
-                      fetchers=FETCHERS)
-
-__all__ = [
-    "CONN_ID", "DATASETS", "FAMILY", "FETCHERS", "SOURCE", "USERS", "config_from_connection",
-    "fetch_users", "make_client",
-]
+FAMILY = SourceFamily.from_modules(datasets, client, fetchers)

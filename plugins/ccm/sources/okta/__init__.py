@@ -12,21 +12,13 @@ of the whole directory, and the assignees listing is Okta's own answer to "who i
 admin", so nobody is missed by a client-side filter.
 
 The family's parts: datasets.py (the dataset contracts), client.py (token auth, make_client), fetchers.py (listings and the System Log).
-The package re-exports what callers use; tunables (page sizes, limits) stay in the module
-that uses them: patch them there.
+Import names from those modules (the package only builds `FAMILY`); tunables (page
+sizes, limits) stay in the module that uses them: patch them there.
 """
 
 from __future__ import annotations
 
 from ccm.sources.family import SourceFamily
-from ccm.sources.okta.client import config_from_connection, make_client
-from ccm.sources.okta.datasets import CONN_ID, DATASETS, SOURCE, SYSTEM_LOG
-from ccm.sources.okta.fetchers import FETCHERS, fetch_system_log
+from ccm.sources.okta import client, datasets, fetchers
 
-FAMILY = SourceFamily(name=SOURCE, conn_id=CONN_ID, datasets=DATASETS, make_client=make_client,
-                      fetchers=FETCHERS)
-
-__all__ = [
-    "CONN_ID", "DATASETS", "FAMILY", "FETCHERS", "SOURCE", "SYSTEM_LOG", "config_from_connection",
-    "fetch_system_log", "make_client",
-]
+FAMILY = SourceFamily.from_modules(datasets, client, fetchers)
