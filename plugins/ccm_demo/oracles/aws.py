@@ -170,18 +170,19 @@ def rds_resilience(world: AwsWorld, at: datetime, period: Period) -> list[str]:
             if state["tags"].get("env") == "prod" and (state["backup_retention"] < 7 or not state["multi_az"])]
 
 
-ORACLES = {
-    "iam_aws_user_mfa": Oracle(Frequency.DAILY, _observed(user_mfa)),
-    "iam_aws_root_account": Oracle(Frequency.DAILY, _observed(root_account)),
-    "iam_aws_key_rotation": Oracle(Frequency.DAILY, _observed(key_rotation)),
-    "iam_aws_password_policy": Oracle(Frequency.DAILY, _observed(password_policy)),
-    "iam_aws_no_wildcard_policies": Oracle(Frequency.DAILY, _observed(no_wildcard_policies)),
-    "inf_sg_admin_ports": Oracle(Frequency.DAILY, _observed(sg_admin_ports)),
-    "inf_s3_public_access_block": Oracle(Frequency.DAILY, _observed(s3_public_access_block)),
-    "inf_encryption_at_rest": Oracle(Frequency.DAILY, _observed(encryption_at_rest)),
-    "inf_kms_rotation": Oracle(Frequency.DAILY, _observed(kms_rotation)),
-    "mon_guardduty_enabled": Oracle(Frequency.DAILY, _observed(guardduty_enabled)),
-    "mon_cloudtrail_trail_logging": Oracle(Frequency.DAILY, _observed(cloudtrail_logging)),
-    "avl_backup_daily": Oracle(Frequency.DAILY, _observed(backup_daily)),
-    "avl_rds_resilience": Oracle(Frequency.DAILY, _observed(rds_resilience)),
-}
+# every AWS control is daily, judged on the world as observed at the period's end
+ORACLES = {key: Oracle(Frequency.DAILY, _observed(judge)) for key, judge in {
+    "iam_aws_user_mfa": user_mfa,
+    "iam_aws_root_account": root_account,
+    "iam_aws_key_rotation": key_rotation,
+    "iam_aws_password_policy": password_policy,
+    "iam_aws_no_wildcard_policies": no_wildcard_policies,
+    "inf_sg_admin_ports": sg_admin_ports,
+    "inf_s3_public_access_block": s3_public_access_block,
+    "inf_encryption_at_rest": encryption_at_rest,
+    "inf_kms_rotation": kms_rotation,
+    "mon_guardduty_enabled": guardduty_enabled,
+    "mon_cloudtrail_trail_logging": cloudtrail_logging,
+    "avl_backup_daily": backup_daily,
+    "avl_rds_resilience": rds_resilience,
+}.items()}

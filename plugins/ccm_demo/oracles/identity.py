@@ -30,6 +30,11 @@ def _okta_users(view: WorldView) -> list[dict]:
     return view.load(okta.USERS_FILE)
 
 
+def _okta_users_signing_in(view: WorldView, observed: datetime) -> list[dict]:
+    """The Okta users whose status at `observed` lets them sign in."""
+    return [user for user in _okta_users(view) if okta.status_at(user, observed)[0] in okta.CAN_SIGN_IN]
+
+
 def _hr_export_missing(view: WorldView, period: Period) -> bool:
     """The roster export describing the period's last day never arrived."""
     return period.end - timedelta(days=1) in hr.missing_export_days(view.spec)
@@ -61,10 +66,7 @@ def okta_mfa(view: WorldView, period: Period) -> list[str] | None:
     if view.source_down("okta", observed):
         return None
     failing = []
-    for user in _okta_users(view):
-        status, _ = okta.status_at(user, observed)
-        if status not in okta.CAN_SIGN_IN:
-            continue
+    for user in _okta_users_signing_in(view, observed):
         active = [f for f in okta.factors_at(user, observed)
                   if f["status"] == "ACTIVE" and f["factorType"] != "question"]
         if not active:
@@ -91,10 +93,7 @@ def dormant_accounts(view: WorldView, period: Period) -> list[str] | None:
     if view.source_down("okta", observed):
         return None
     failing = []
-    for user in _okta_users(view):
-        status, _ = okta.status_at(user, observed)
-        if status not in okta.CAN_SIGN_IN:
-            continue
+    for user in _okta_users_signing_in(view, observed):
         last_used = okta.last_login_at(user, observed) or datetime.fromisoformat(
             user["created"].replace("Z", "+00:00"))
         days_unused = round((period.end - last_used).total_seconds() / 86400, 3)

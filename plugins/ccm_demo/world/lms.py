@@ -25,8 +25,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ccm_demo.spec import DemoSpec
-from ccm_demo.world.common import iso, parse, read_json, rng_for, write_json
-from ccm_demo.world.org_exports import LMS_DELAY, Versioned, at_work, deliver_csv, stable_people, work_minute
+from ccm_demo.world.common import iso, parse, read_json, rng_for
+from ccm_demo.world.org_exports import (
+    LMS_DELAY,
+    at_work,
+    publish_csv_register,
+    stable_people,
+    work_minute,
+)
 from ccm_demo.world.people import Person
 
 if TYPE_CHECKING:
@@ -261,7 +267,4 @@ def load_enrollments(demo_dir: Path) -> list[dict[str, Any]]:
 
 def generate(ctx: WorldContext) -> None:
     docs = generate_enrollments(ctx.spec, ctx.people, ctx.seeds)
-    write_json(ctx.demo_dir / ENROLLMENTS_FILE, docs)
-    records = [Versioned(_changes(d), lambda m, d=d: enrollment_at(d, m))
-               for d in sorted(docs, key=lambda d: d["enrollment_id"])]
-    deliver_csv(ctx, EXPORT_DIR, LMS_DELAY, COLUMNS, records)
+    publish_csv_register(ctx, ENROLLMENTS_FILE, docs, "enrollment_id", enrollment_at, _changes, EXPORT_DIR, LMS_DELAY, COLUMNS)

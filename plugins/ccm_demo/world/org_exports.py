@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ccm_demo.world.common import write_json
+
 if TYPE_CHECKING:
     from ccm_demo.spec import DemoSpec
     from ccm_demo.world import WorldContext
@@ -118,6 +120,17 @@ def deliver_csv(ctx: WorldContext, directory: str, delay: timedelta, columns: li
         return (header + "".join(line for v in lines if (line := v.at(day_end)))).encode()
 
     deliver_daily(ctx, directory, "csv", delay, render_day)
+
+
+def publish_csv_register(ctx: WorldContext, world_file: str, docs: list[dict[str, Any]], key: str,
+                         render: Callable[[dict[str, Any], datetime], dict[str, Any] | None],
+                         changes: Callable[[dict[str, Any]], list[datetime]],
+                         directory: str, delay: timedelta, columns: list[str]) -> None:
+    """A register kept as `docs` in the world's `world_file` and exported daily as CSV: one row
+    per doc (in `key` order) as `render(doc, moment)` shows it, changing at `changes(doc)`."""
+    write_json(ctx.demo_dir / world_file, docs)
+    deliver_csv(ctx, directory, delay, columns,
+                [Versioned(changes(d), lambda m, d=d: render(d, m)) for d in sorted(docs, key=lambda d: d[key])])
 
 
 def _line(columns: list[str], row: dict[str, Any] | None) -> str | None:

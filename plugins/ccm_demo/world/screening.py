@@ -25,9 +25,14 @@ from typing import TYPE_CHECKING, Any
 from ccm.constants import Frequency
 from ccm.periods import Period, periods_closing_in
 from ccm_demo.spec import DemoSpec
-from ccm_demo.world.common import iso, parse, read_json, rng_for, write_json
+from ccm_demo.world.common import iso, parse, read_json, rng_for
 from ccm_demo.world.hr import missing_export_days
-from ccm_demo.world.org_exports import SCREENING_DELAY, Versioned, at_work, deliver_csv, work_minute
+from ccm_demo.world.org_exports import (
+    SCREENING_DELAY,
+    at_work,
+    publish_csv_register,
+    work_minute,
+)
 from ccm_demo.world.people import Person
 
 if TYPE_CHECKING:
@@ -173,7 +178,4 @@ def load_checks(demo_dir: Path) -> list[dict[str, Any]]:
 
 def generate(ctx: WorldContext) -> None:
     docs = generate_checks(ctx.spec, ctx.people, ctx.seeds)
-    write_json(ctx.demo_dir / CHECKS_FILE, docs)
-    records = [Versioned(_changes(d), lambda m, d=d: check_at(d, m))
-               for d in sorted(docs, key=lambda d: d["report_id"])]
-    deliver_csv(ctx, EXPORT_DIR, SCREENING_DELAY, COLUMNS, records)
+    publish_csv_register(ctx, CHECKS_FILE, docs, "report_id", check_at, _changes, EXPORT_DIR, SCREENING_DELAY, COLUMNS)
