@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,9 @@ def postgres_database() -> Iterator[str]:
 
 SCHEDULER_DAYS = 14
 SCHEDULER_SPEC = DemoSpec(seed=11, employees=40, days=SCHEDULER_DAYS)
+# the first try of this day's `evaluate` is killed mid-write (tests/fixtures/kill_mid_write), then retried
+KILLED_PERIOD = f"{SCHEDULER_SPEC.window_start + timedelta(days=2):%Y-%m-%d}"
+KILL_MID_WRITE = PROJECT_DIR / "tests" / "fixtures" / "kill_mid_write"
 
 
 @pytest.fixture(scope="package")
@@ -117,6 +121,8 @@ def airflow_deployment(tmp_path_factory: pytest.TempPathFactory, postgres_databa
     demo_dir = generate(SCHEDULER_SPEC, data_dir / "demo")
     home = root / "airflow"
     home.mkdir()
+    kill_marker = root / "kill-mid-write"
+    kill_marker.mkdir()
     port = free_port()
     from ccm.config import Settings
 
@@ -144,6 +150,10 @@ def airflow_deployment(tmp_path_factory: pytest.TempPathFactory, postgres_databa
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "CCM_RETRY_DELAY_SECONDS": "2",
+            # test-only sitecustomize: one task attempt dies in the middle of writing evidence
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(KILL_MID_WRITE), env.get("PYTHONPATH")])),
+            "CCM_TEST_KILL_MID_WRITE": str(kill_marker),
+            "CCM_TEST_KILL_PERIOD": KILLED_PERIOD,
         }
         deployment = AirflowDeployment(home, data_dir, demo_dir, env, postgres_database)
         deployment.airflow("db", "migrate")

@@ -19,7 +19,7 @@ import pytest
 from ccm.config import Settings
 from ccm.report import current_results
 from ccm_demo.answer_key import read_answer_key
-from tests.integration.production.conftest import SCHEDULER_DAYS, SCHEDULER_SPEC
+from tests.integration.production.conftest import KILLED_PERIOD, SCHEDULER_DAYS, SCHEDULER_SPEC
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -97,6 +97,41 @@ def test_results_equal_the_in_process_run_and_the_answer_key(backfilled, in_proc
         assert status == key[(control_id, period)]["status"], (control_id, period)
         assert set(failing) == key[(control_id, period)]["failing"], (control_id, period)
     assert {"pass", "fail", "not_tested"} <= {s for s, _ in scheduled.values()}
+
+
+def test_an_evaluate_killed_mid_write_is_retried_and_the_evidence_verifies(backfilled):
+    """One `evaluate` attempt died (SIGKILL) between two controls' evidence (the first's record and
+    ledger entry written, the second's population written, its record not, no digest sealed);
+    Airflow retried it, and `ccm evidence verify` finds nothing wrong with what the tasks wrote."""
+    marker = Path(backfilled.env["CCM_TEST_KILL_MID_WRITE"]) / "killed.json"
+    assert marker.is_file(), "the evaluate attempt was never killed"
+    killed = json.loads(marker.read_text())
+    assert killed["try_number"] == "1" and f"/{KILLED_PERIOD}/" in killed["about_to_write"]
+    assert any(k.startswith("evaluations/") for k in killed["written_before"])
+    rows = backfilled.query(
+        "select ti.try_number, ti.state from task_instance ti join dag_run dr "
+        "on dr.dag_id = ti.dag_id and dr.run_id = ti.run_id "
+        "where ti.dag_id = 'ccm_controls' and ti.task_id = 'evaluate' and ti.run_id = %s "
+        "and dr.data_interval_start::date = %s", (killed["dag_run_id"], KILLED_PERIOD))
+    assert len(rows) == 1 and rows[0][0] >= 2 and rows[0][1] == "success", rows
+    settings = Settings.from_env({"CCM_DATA_DIR": str(backfilled.data_dir), "CCM_CONTROLS": backfilled.env["CCM_CONTROLS"],
+                                  "CCM_EXCEPTIONS": str(backfilled.demo_dir / "exceptions.yml")})
+    # the killed try's one record stays, superseded by the retry's, which recorded every control of the day
+    evidence = Path(settings.evidence_uri)
+    tries: dict[int, set[str]] = {}
+    for path in sorted(evidence.glob(f"evaluations/*/{KILLED_PERIOD}/*.json")):
+        record = json.loads(path.read_text())
+        if record["run"]["run_id"] == killed["dag_run_id"]:
+            tries.setdefault(record["run"]["try_number"], set()).add(path.relative_to(evidence).as_posix())
+    assert tries.get(1) == {k for k in killed["written_before"] if k.startswith("evaluations/")}, tries
+    assert len(tries.get(rows[0][0], ())) == 3 and set(tries) == {1, rows[0][0]}, tries
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CCM_"))}
+    env |= {"CCM_DATA_DIR": str(backfilled.data_dir), "CCM_CONTROLS": backfilled.env["CCM_CONTROLS"],
+            "CCM_EXCEPTIONS": str(backfilled.demo_dir / "exceptions.yml"), "COLUMNS": "400"}
+    ccm = str(Path(sys.executable).with_name("ccm"))
+    done = subprocess.run([ccm, "evidence", "verify"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-3000:]
+    assert "OK: nothing was modified" in done.stdout
 
 
 def test_no_credential_reaches_logs_lake_or_evidence(backfilled):
