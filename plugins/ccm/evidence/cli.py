@@ -53,15 +53,26 @@ def verify(
     as_of: Annotated[datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help=(
         "Type I scope: each control's latest period closed by the end of this day"))] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    public_key: Annotated[str | None, typer.Option(
+        "--public-key", help="the owner's Ed25519 public key (PEM text or file) to pin; default: "
+                             "CCM_LEDGER_PUBLIC_KEY")] = None,
+    require_pinned: Annotated[bool, typer.Option(
+        "--require-pinned", help="fail unless every digest is signed by the pinned public key")] = False,
 ) -> None:
-    """Recompute the ledger chain, digests, records and artefacts; exit 1 naming every finding."""
+    """Recompute the ledger chain, digests, records and artefacts; exit 1 naming every finding.
+    The last line says what vouches for the ledger: the pinned key, an unpinned key, or only the operator."""
+    import os
+
+    from ccm.evidence.signing import PUBLIC_KEY_ENV
     from ccm.evidence.verify import verify_store, warehouse_rows
 
     settings = _settings()
     evidence = _store(store)
     rows = warehouse_rows(warehouse or settings.warehouse_path) if (warehouse or store is None) else None
     window_start, window_end = _window(start, end)
-    report = verify_store(evidence, window_start, window_end, rows, as_of=as_of)
+    env = {**os.environ, **({PUBLIC_KEY_ENV: public_key} if public_key else {})}
+    report = verify_store(evidence, window_start, window_end, rows, env=env, as_of=as_of,
+                          require_pinned=require_pinned)
     if as_json:
         print(json.dumps(report.to_dict(), indent=1))
     else:
@@ -71,8 +82,8 @@ def verify(
             console.print(f"  note: {note}")
         for finding in report.findings:
             console.print(f"[red]  {finding}[/]", highlight=False)
-        console.print("[green]OK: nothing was modified, removed, inserted or reordered[/]" if report.ok
-                      else f"[red]{len(report.findings)} finding(s)[/]")
+        colour = "green" if report.ok and report.trust == "pinned" else "yellow" if report.ok else "red"
+        console.print(f"[{colour}]{report.summary}[/]", highlight=False)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -92,6 +103,31 @@ def seal(store: StoreOption = None) -> None:
         return
     signed = f", signed {digest.signature['algorithm']} key {digest.signature['key_id']}" if digest.signature else ""
     console.print(f"digest {digest.digest_seq} seals entries {digest.from_seq}..{digest.to_seq}{signed}")
+
+
+@evidence_app.command("rotate-key")
+def rotate_key(
+    new_key: Annotated[str, typer.Option("--new-key", help="the new Ed25519 private key (PEM text or file)")],
+    store: StoreOption = None,
+) -> None:
+    """Hand the ledger to a new signing key: a key_rotation entry naming it, signed by the current key
+    (CCM_LEDGER_SIGNING_KEY), sealed by a digest signed with the new key. Then set CCM_LEDGER_SIGNING_KEY
+    to the new key, and give auditors its public key to pin."""
+    from ccm import clock
+    from ccm.errors import ConfigError
+    from ccm.evidence.ledger import rotate_key as rotate
+    from ccm.evidence.records import actor
+    from ccm.evidence.signing import SIGNING_KEY_ENV, signer_from_env
+
+    previous = signer_from_env()
+    if previous is None:
+        raise ConfigError("no current ledger key: the rotation must be signed by it (set CCM_LEDGER_SIGNING_KEY)")
+    new = signer_from_env({SIGNING_KEY_ENV: new_key})
+    entry, digest = rotate(_store(store), previous, new, {"actor": actor(), "dag_id": "cli", "run_id": "",
+                                                          "task_id": "rotate-key", "try_number": 1},
+                           clock.now().isoformat())
+    console.print(f"ledger entry {entry.seq}: key {previous.key_id} hands over to key {new.key_id}; "
+                  f"digest {digest.digest_seq if digest else '-'} signed by the new key")
 
 
 @evidence_app.command("history")

@@ -201,3 +201,26 @@ class Ledger:
         self.store.put(key, data)
         self._last_digest = (digest, sha256_bytes(data))
         return digest
+
+
+KEY_ROTATION = "key_rotation"
+
+
+def rotate_key(store: EvidenceStore, previous: Signer, new: Signer, closed_by: dict[str, Any],
+               recorded_at: str) -> tuple[LedgerEntry, Digest | None]:
+    """Hand the ledger over to a new signing key: a `key_rotation` entry naming the new key, signed by
+    the previous one, then a digest signed by the new key sealing it. `ccm evidence verify` accepts a
+    change of key between digests only after such an entry."""
+    from ccm.evidence.signing import rotation_payload
+
+    ledger = Ledger(store)
+    current = ledger.last_digest()
+    signature = current[0].signature if current else None
+    if signature is None or signature.get("key_id") != previous.key_id:
+        raise EvidenceError(f"the latest digest is not signed by key {previous.key_id}: a rotation must be "
+                            "signed by the key that signed the ledger so far")
+    payload = rotation_payload(previous.key_id, new.key_id, new.algorithm, new.public_key_b64)
+    body = {"previous_key_id": previous.key_id, "new_key_id": new.key_id, "new_algorithm": new.algorithm,
+            "new_public_key": new.public_key_b64 or "", "signature": previous.sign(payload)}
+    entry = ledger.append(KEY_ROTATION, body, recorded_at)
+    return entry, ledger.seal(closed_by, recorded_at, new)

@@ -135,3 +135,45 @@ def check_signature(payload: bytes, signature: dict[str, str] | None,
         detail = "Ed25519 valid" + ("" if pinned else f" (key {signature.get('key_id')} not pinned: set {PUBLIC_KEY_ENV})")
         return SignatureCheck(True, detail)
     return SignatureCheck(False, f"unknown signature algorithm {algorithm!r}")
+
+
+def pinned_key_id(env: dict[str, str] | None = None) -> str | None:
+    """The key id of the pinned Ed25519 public key (`CCM_LEDGER_PUBLIC_KEY`), or None."""
+    env = dict(os.environ if env is None else env)
+    if not env.get(PUBLIC_KEY_ENV):
+        return None
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
+
+    raw = load_pem_public_key(_pem_or_path(env[PUBLIC_KEY_ENV])).public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def rotation_payload(previous_key_id: str, new_key_id: str, new_algorithm: str, new_public_key: str | None) -> bytes:
+    """The statement a key rotation entry carries, signed by the previous key."""
+    import json
+
+    doc = {"statement": "ccm ledger key rotation", "previous_key_id": previous_key_id, "new_key_id": new_key_id,
+           "new_algorithm": new_algorithm, "new_public_key": new_public_key or ""}
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+
+
+def check_rotation_signature(payload: bytes, signature: dict[str, str] | None, previous: dict[str, str],
+                             env: dict[str, str] | None = None) -> SignatureCheck:
+    """Was `payload` signed by the key that signed the digest carrying `previous` (its signature)?"""
+    if not signature or signature.get("key_id") != previous.get("key_id") \
+            or signature.get("algorithm") != previous.get("algorithm"):
+        return SignatureCheck(False, f"the rotation is not signed by the previous key {previous.get('key_id')}")
+    if previous.get("algorithm") == "ed25519":
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        if signature.get("public_key") != previous.get("public_key"):
+            return SignatureCheck(False, "the rotation is signed with another public key than the previous digests")
+        try:
+            Ed25519PublicKey.from_public_bytes(base64.b64decode(previous.get("public_key") or "")).verify(
+                base64.b64decode(signature.get("value", "")), payload)
+        except (InvalidSignature, ValueError):
+            return SignatureCheck(False, "the rotation's Ed25519 signature does not match")
+        return SignatureCheck(True, "rotation signed by the previous key")
+    env = dict(os.environ if env is None else env)
+    return check_signature(payload, signature, {HMAC_ENV: env[HMAC_ENV]} if env.get(HMAC_ENV) else {})

@@ -21,8 +21,10 @@ records and artefacts, verifies on its own).
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from ccm.errors import EvidenceError
@@ -30,6 +32,7 @@ from ccm.evidence.ledger import (
     DIGESTS,
     ENTRIES,
     GENESIS,
+    KEY_ROTATION,
     Digest,
     LedgerEntry,
     digest_key,
@@ -39,7 +42,13 @@ from ccm.evidence.ledger import (
 )
 from ccm.evidence.record import EvaluationRecord
 from ccm.evidence.records import EVALUATIONS
-from ccm.evidence.signing import check_signature
+from ccm.evidence.signing import (
+    PUBLIC_KEY_ENV,
+    check_rotation_signature,
+    check_signature,
+    pinned_key_id,
+    rotation_payload,
+)
 from ccm.evidence.store import EvidenceStore, sha256_bytes
 from ccm.periods import as_utc
 
@@ -64,16 +73,44 @@ class VerificationReport:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    # what vouches for the digests (weakest over all digests): "pinned" (Ed25519 under the pinned public
+    # key), "unpinned" (Ed25519 under the key embedded in the digests), "hmac" (the shared secret checked),
+    # "unchecked" (HMAC-signed, no secret to check it), "unsigned"
+    trust: str = "unsigned"
+    key_id: str | None = None
 
     @property
     def ok(self) -> bool:
         return not self.findings
+
+    @property
+    def summary(self) -> str:
+        """One line saying what was verified and who vouches for it; never a bare OK."""
+        if not self.ok:
+            return f"{len(self.findings)} finding(s)"
+        if self.trust == "pinned":
+            return f"OK, signed by pinned key {self.key_id}: nothing was modified, removed, inserted or reordered"
+        if self.trust == "unpinned":
+            return (f"NOT PINNED: the chain is internally consistent and signed by key {self.key_id}, but that key "
+                    "is not pinned, so anyone who can write the evidence store could have produced these "
+                    f"signatures; pin the owner's public key: {PUBLIC_KEY_ENV}=<PEM or path> ccm evidence verify "
+                    "(or --public-key <PEM or path>)")
+        if self.trust == "hmac":
+            return (f"NOT PINNED (HMAC key {self.key_id}): the chain is internally consistent and matches the shared "
+                    "secret, but whoever holds that secret (the operator) could have produced it: nothing outside "
+                    "the operator vouches for it")
+        if self.trust == "unchecked":
+            return (f"UNCHECKED (HMAC key {self.key_id}, no secret to check it): the chain is internally consistent, "
+                    "but nothing outside the operator vouches for it")
+        return ("UNSIGNED: the chain is internally consistent, but nothing outside the operator vouches for it "
+                "(anyone who can write the evidence store could have rewritten it consistently)")
 
     def add(self, kind: str, subject: str, detail: str) -> None:
         self.findings.append(Finding(kind, subject, detail))
 
     def to_dict(self) -> dict[str, Any]:
         return {"store": self.store, "verified_at": self.verified_at, "window": self.window, "ok": self.ok,
+                "trust": self.trust, "key_id": self.key_id, "summary": self.summary,
                 "counts": self.counts, "findings": [asdict(f) for f in self.findings], "notes": self.notes}
 
 
@@ -128,9 +165,10 @@ def as_of_scope(store: EvidenceStore, entries: dict[int, LedgerEntry], as_of_end
 
 def verify_store(store: EvidenceStore, start: datetime | None = None, end: datetime | None = None,
                  warehouse: list[WarehouseRow] | None = None, env: dict[str, str] | None = None,
-                 as_of: datetime | None = None) -> VerificationReport:
+                 as_of: datetime | None = None, require_pinned: bool = False) -> VerificationReport:
     """Verify the store (see the module doc); `end` is exclusive; `as_of` (a day) selects the
-    Type I scope instead of a window."""
+    Type I scope instead of a window; `require_pinned` makes anything less than signatures under
+    the pinned public key (`CCM_LEDGER_PUBLIC_KEY`) a finding."""
     window = (as_utc(start or datetime(1970, 1, 1, tzinfo=UTC)), as_utc(end or datetime(9999, 1, 1, tzinfo=UTC))) \
         if (start or end) else None
     report = VerificationReport(store=store.uri, verified_at=datetime.now(UTC).isoformat(),
@@ -152,6 +190,14 @@ def verify_store(store: EvidenceStore, start: datetime | None = None, end: datet
     if not store.is_local:
         for key, detail in store.version_anomalies():
             report.add("object-rewritten", key, detail)
+    if require_pinned and report.trust != "pinned":
+        why = {"unpinned": f"the digests are signed by key {report.key_id}, which is not pinned",
+               "hmac": f"the digests carry an HMAC (key {report.key_id}), which only the operator's secret vouches for",
+               "unchecked": f"the digests carry an HMAC (key {report.key_id}) that could not be checked",
+               }.get(report.trust, "the digests are unsigned (or nothing is sealed yet)")
+        if not pinned_key_id(env):
+            why += f"; no public key is pinned: set {PUBLIC_KEY_ENV} or pass --public-key"
+        report.add("trust-not-pinned", store.uri, f"--require-pinned: {why}")
     return report
 
 
@@ -221,6 +267,16 @@ def _check_digests(store: EvidenceStore, entries: dict[int, LedgerEntry], report
             report.add("digest-reordered", key, f"the file of digest {seq} holds digest {digest.digest_seq}")
         digests[seq] = (digest, sha256_bytes(data))
     report.counts["digests"] = len(digests)
+    base_env = dict(os.environ if env is None else env)
+    rotated_from = _check_key_changes(entries, [digests[s][0] for s in sorted(digests)], report, base_env)
+    pin = pinned_key_id(base_env)
+    handed_over: set[str] = set()  # keys that handed over, by signed rotations, to the pinned key
+    key = pin
+    while key in rotated_from and rotated_from[key] not in handed_over:
+        key = rotated_from[key]
+        handed_over.add(key)
+    unpinned_env = {k: v for k, v in base_env.items() if k != PUBLIC_KEY_ENV}
+    levels: list[str] = []
     previous: tuple[Digest, str] | None = None
     expected = 1
     signed = 0
@@ -243,13 +299,26 @@ def _check_digests(store: EvidenceStore, entries: dict[int, LedgerEntry], report
             report.add("digest-mismatch", key, f"entries {digest.from_seq}..{digest.to_seq} no longer match the "
                        "digest that sealed them: an entry in that range was changed, inserted, removed or "
                        "reordered")
-        check = check_signature(digest.signed_payload(), digest.signature, env)
+        signature = digest.signature or {}
+        rotated = signature.get("algorithm") == "ed25519" and signature.get("key_id") in handed_over
+        check = check_signature(digest.signed_payload(), digest.signature, unpinned_env if rotated else base_env)
         if check.ok is False:
             report.add("digest-signature-invalid", key, f"digest {seq}: {check.detail}")
         elif check.ok:
             signed += 1
+            if signature.get("algorithm") == "hmac-sha256":
+                levels.append("hmac")
+            else:
+                levels.append("pinned" if pin else "unpinned")
+        else:
+            levels.append("unchecked" if digest.signature else "unsigned")
         previous = (digest, digest_hash)
         expected = seq + 1
+    order = ["unsigned", "unchecked", "hmac", "unpinned", "pinned"]
+    report.trust = min(levels, key=order.index) if levels else "unsigned"
+    if digests:
+        last_signature = digests[max(digests)][0].signature or {}
+        report.key_id = pin if report.trust == "pinned" else last_signature.get("key_id")
     if digests:
         last = digests[max(digests)][0]
         report.notes.append(f"{len(digests)} digests seal entries 1..{last.to_seq}; {signed} signatures checked")
@@ -259,6 +328,50 @@ def _check_digests(store: EvidenceStore, entries: dict[int, LedgerEntry], report
     elif entries:
         report.notes.append("no digest seals the ledger yet")
     return digests
+
+
+def _check_key_changes(entries: dict[int, LedgerEntry], ordered: list[Digest], report: VerificationReport,
+                       env: dict[str, str]) -> dict[str, str]:
+    """A digest signed by another key than the one before it (or not at all) is a finding, unless a
+    `key_rotation` entry it seals, signed by the previous key, names its key. Returns the accepted
+    rotations, new key id -> previous key id."""
+    accepted: dict[str, str] = {}
+    for before, digest in pairwise(ordered):
+        old, new = before.signature, digest.signature
+        if not old:
+            continue  # starting to sign is not a change of key
+        key = digest_key(digest.digest_seq)
+        if not new:
+            report.add("signing-key-changed", key, f"digest {digest.digest_seq} is unsigned, although digest "
+                       f"{before.digest_seq} was signed by key {old.get('key_id')}: its signature was stripped")
+            continue
+        if (new.get("key_id"), new.get("algorithm")) == (old.get("key_id"), old.get("algorithm")):
+            continue
+        handed = False
+        for seq in range(before.to_seq + 1, digest.to_seq + 1):
+            entry = entries.get(seq)
+            if entry is None or entry.kind != KEY_ROTATION:
+                continue
+            body = entry.body
+            if (body.get("previous_key_id"), body.get("new_key_id"), body.get("new_algorithm")) != \
+                    (old.get("key_id"), new.get("key_id"), new.get("algorithm")) or \
+                    (body.get("new_public_key") or "") != (new.get("public_key") or ""):
+                continue
+            payload = rotation_payload(body["previous_key_id"], body["new_key_id"], body["new_algorithm"],
+                                       body.get("new_public_key"))
+            check = check_rotation_signature(payload, body.get("signature"), old, env)
+            if check.ok is False:
+                report.add("key-rotation-invalid", entry_key(seq), f"the key rotation in entry {seq}: {check.detail}")
+                continue
+            if check.ok is None:
+                report.notes.append(f"the key rotation in entry {seq} could not be checked: {check.detail}")
+            handed = True
+            accepted[new["key_id"]] = old["key_id"]
+        if not handed:
+            report.add("signing-key-changed", key, f"digest {digest.digest_seq} is signed by key "
+                       f"{new.get('key_id')}, digest {before.digest_seq} by key {old.get('key_id')}, and no key "
+                       f"rotation entry signed by key {old.get('key_id')} hands over to it")
+    return accepted
 
 
 def _check_anchors(entries: dict[int, LedgerEntry], digests: dict[int, tuple[Digest, str]],
