@@ -181,7 +181,7 @@ def test_the_cli_exits_non_zero_naming_the_finding(evidence_run, tmp_path, monke
     runner = CliRunner()
     ok = runner.invoke(app, ["evidence", "verify", "--store", str(store.root)])
     assert ok.exit_code == 0, ok.output
-    assert "OK" in ok.output
+    assert "UNSIGNED: the chain is internally consistent" in ok.output and "OK" not in ok.output
     record = _tested_record(store)
     store.local_path(record.gx.result_path).write_bytes(b"{}")
     bad = runner.invoke(app, ["evidence", "verify", "--store", str(store.root), "--json"])
@@ -207,3 +207,126 @@ def test_the_type_one_scope_is_each_controls_latest_closed_period(evidence_run, 
     target = next(k for k in store.list("evaluations") if f"/{day}/" in k)
     store.local_path(target).unlink()
     assert _kinds(verify_store(store, as_of=as_of)) == {"record-missing": {target}}
+
+
+# the rewrite of a signed store by someone who can write it but holds no key ---------------------
+
+def _pem_pair() -> tuple[str, str]:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+        PublicFormat,
+    )
+
+    key = Ed25519PrivateKey.generate()
+    return (key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode(),
+            key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode())
+
+
+def _rewrite_ledger(store, signer, flip_to_pass: bool = False) -> str | None:
+    """Recompute every hash, chain link, anchor and digest, signing the digests with `signer` (None:
+    unsigned); with `flip_to_pass`, first turn one failing record into a passing one. Returns its key."""
+    from ccm.evidence.store import sha256_bytes
+
+    entries = sorted((LedgerEntry.from_bytes(store.get(k)) for k in store.list("ledger/entries")),
+                     key=lambda e: e.seq)
+    digests = sorted((Digest.from_bytes(store.get(k)) for k in store.list("ledger/digests")),
+                     key=lambda d: d.digest_seq)
+    flipped = None
+    if flip_to_pass:
+        entry = next(e for e in entries if e.kind == "evaluation" and e.body["status"] == "fail")
+        doc = json.loads(store.get(entry.body["record"]))
+        doc["status"] = "pass"
+        data = json.dumps(doc).encode()
+        store.local_path(entry.body["record"]).write_bytes(data)
+        entry.body.update(status="pass", record_sha256=sha256_bytes(data))
+        flipped = entry.body["record"]
+    previous_entry, previous_digest = GENESIS, GENESIS
+    digest_hashes: dict[int, str] = {}
+    rewritten: dict[int, LedgerEntry] = {}
+    for entry in entries:
+        anchor = entry.last_digest and {"digest_seq": entry.last_digest["digest_seq"],
+                                        "sha256": digest_hashes[entry.last_digest["digest_seq"]]}
+        new = LedgerEntry(entry.seq, previous_entry, entry.recorded_at, entry.kind, entry.body,
+                          LedgerEntry.compute_hash(entry.seq, previous_entry, entry.recorded_at, entry.kind,
+                                                   entry.body, anchor), anchor)
+        store.local_path(entry_key(entry.seq)).write_bytes(new.to_bytes())
+        rewritten[entry.seq] = new
+        previous_entry = new.entry_hash
+        for digest in (d for d in digests if d.to_seq == entry.seq):
+            from ccm.evidence.ledger import entries_digest
+
+            hashes = [rewritten[s].entry_hash for s in range(digest.from_seq, digest.to_seq + 1)]
+            forged = Digest(**{**digest.__dict__, "entries_sha256": entries_digest(hashes),
+                               "last_entry_hash": hashes[-1], "previous_digest_sha256": previous_digest,
+                               "signature": None})
+            if signer is not None:
+                forged = Digest(**{**forged.__dict__, "signature": signer.sign(forged.signed_payload())})
+            data = forged.to_bytes()
+            store.local_path(digest_key(digest.digest_seq)).write_bytes(data)
+            previous_digest = digest_hashes[digest.digest_seq] = sha256_bytes(data)
+    return flipped
+
+
+@pytest.fixture()
+def owner_signed_store(evidence_run, tmp_path):
+    """A copy of the store as the owner would have written it with CCM_LEDGER_SIGNING_KEY set."""
+    from ccm.evidence.signing import SIGNING_KEY_ENV, signer_from_env
+
+    private, public = _pem_pair()
+    store = evidence_run.copy_store(tmp_path / "evidence")
+    _rewrite_ledger(store, signer_from_env({SIGNING_KEY_ENV: private}))
+    return store, public
+
+
+def _cli(*args: str, env: dict[str, str] | None = None):
+    from ccm.cli import app
+
+    return CliRunner().invoke(app, ["evidence", "verify", *args], env=env)
+
+
+@pytest.mark.parametrize("variant", ["re-signed by the attacker", "signatures stripped"])
+def test_a_keyless_rewrite_of_a_signed_store_is_never_an_unqualified_ok(owner_signed_store, evidence_run,
+                                                                       variant, monkeypatch):
+    from ccm.evidence.signing import PUBLIC_KEY_ENV, SIGNING_KEY_ENV, signer_from_env
+
+    store, owner_public = owner_signed_store
+    monkeypatch.setenv("CCM_DATA_DIR", str(Path(evidence_run.settings.data_dir)))
+    monkeypatch.delenv(PUBLIC_KEY_ENV, raising=False)
+    owner = _verify(store, evidence_run, env={PUBLIC_KEY_ENV: owner_public})
+    assert owner.ok and owner.trust == "pinned", [str(f) for f in owner.findings]
+    assert owner.summary.startswith(f"OK, signed by pinned key {owner.key_id}: nothing was modified")
+
+    attacker = signer_from_env({SIGNING_KEY_ENV: _pem_pair()[0]}) if variant.startswith("re-signed") else None
+    flipped = _rewrite_ledger(store, attacker, flip_to_pass=True)
+    assert json.loads(store.get(flipped))["status"] == "pass"
+
+    pinned = _verify(store, evidence_run, env={PUBLIC_KEY_ENV: owner_public})
+    assert not pinned.ok and "digest-signature-invalid" in _kinds(pinned)
+    bad = _cli("--store", str(store.root), "--public-key", owner_public)
+    assert bad.exit_code == 1 and "digest-signature-invalid" in bad.output
+
+    unpinned = _verify(store, evidence_run, env={})
+    assert unpinned.ok  # internally consistent: only a pinned key can tell
+    expected = (f"NOT PINNED: the chain is internally consistent and signed by key {attacker.key_id}"
+                if attacker else "UNSIGNED: the chain is internally consistent, but nothing outside the operator")
+    assert unpinned.summary.startswith(expected) and unpinned.trust == ("unpinned" if attacker else "unsigned")
+    shown = _cli("--store", str(store.root))
+    assert shown.exit_code == 0 and expected in shown.output and "OK" not in shown.output
+    if attacker:
+        assert PUBLIC_KEY_ENV in shown.output and "anyone who can write the evidence store" in shown.output
+
+    required = _cli("--store", str(store.root), "--require-pinned")
+    assert required.exit_code == 1 and "trust-not-pinned" in required.output
+    assert "no public key is pinned" in required.output
+    assert _cli("--store", str(store.root), "--require-pinned", "--public-key", owner_public).exit_code == 1
+
+
+def test_require_pinned_passes_under_the_owners_key(owner_signed_store, evidence_run, monkeypatch):
+    store, owner_public = owner_signed_store
+    monkeypatch.setenv("CCM_DATA_DIR", str(Path(evidence_run.settings.data_dir)))
+    done = _cli("--store", str(store.root), "--require-pinned", "--public-key", owner_public)
+    assert done.exit_code == 0, done.output
+    assert "OK, signed by pinned key" in done.output
