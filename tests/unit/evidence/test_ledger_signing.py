@@ -118,3 +118,98 @@ def test_the_store_never_overwrites(tmp_path):
     with pytest.raises(EvidenceError, match="never overwritten"):
         store.put("a/b.json", b"two")
     assert store.get("a/b.json") == b"one"
+
+
+def _ed25519_pem_pair() -> tuple[str, str]:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+        PublicFormat,
+    )
+
+    key = Ed25519PrivateKey.generate()
+    return (key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode(),
+            key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode())
+
+
+def test_a_silent_change_of_signing_key_is_a_finding(tmp_path):
+    old_private, old_public = _ed25519_pem_pair()
+    new_private, new_public = _ed25519_pem_pair()
+    store = _ledger(tmp_path, {SIGNING_KEY_ENV: old_private})
+    ledger = Ledger(store)
+    ledger.append("note", {"n": 3}, "2025-10-06T00:00:00+00:00")
+    ledger.seal(CLOSED_BY, "2025-10-07T00:00:00+00:00", signer_from_env({SIGNING_KEY_ENV: new_private}))
+    for env in ({}, {PUBLIC_KEY_ENV: new_public}, {PUBLIC_KEY_ENV: old_public}):
+        report = verify_store(store, env=env)
+        assert ("signing-key-changed", digest_key(2)) in [(f.kind, f.subject) for f in report.findings], env
+
+
+def test_stripping_the_signature_of_a_later_digest_is_a_finding(tmp_path):
+    private, _ = _ed25519_pem_pair()
+    store = _ledger(tmp_path, {SIGNING_KEY_ENV: private})
+    ledger = Ledger(store)
+    ledger.append("note", {"n": 3}, "2025-10-06T00:00:00+00:00")
+    ledger.seal(CLOSED_BY, "2025-10-07T00:00:00+00:00", None)
+    assert [f.kind for f in verify_store(store, env={}).findings] == ["signing-key-changed"]
+
+
+def test_a_rotation_signed_by_the_previous_key_is_accepted(tmp_path):
+    from ccm.evidence.ledger import KEY_ROTATION, rotate_key
+
+    old_private, old_public = _ed25519_pem_pair()
+    new_private, new_public = _ed25519_pem_pair()
+    old, new = signer_from_env({SIGNING_KEY_ENV: old_private}), signer_from_env({SIGNING_KEY_ENV: new_private})
+    store = _ledger(tmp_path, {SIGNING_KEY_ENV: old_private})
+    entry, digest = rotate_key(store, old, new, CLOSED_BY, "2025-10-06T00:00:00+00:00")
+    assert entry.kind == KEY_ROTATION and digest.signature["key_id"] == new.key_id
+    ledger = Ledger(store)
+    ledger.append("note", {"n": 4}, "2025-10-07T00:00:00+00:00")
+    ledger.seal(CLOSED_BY, "2025-10-08T00:00:00+00:00", new)
+    unpinned = verify_store(store, env={})
+    assert unpinned.ok and unpinned.trust == "unpinned" and unpinned.key_id == new.key_id
+    pinned = verify_store(store, env={PUBLIC_KEY_ENV: new_public}, require_pinned=True)
+    assert pinned.ok, [str(f) for f in pinned.findings]
+    assert pinned.summary == f"OK, signed by pinned key {new.key_id}: nothing was modified, removed, inserted or " \
+                             "reordered"
+    # the old key alone does not vouch for digests signed by the new one
+    assert not verify_store(store, env={PUBLIC_KEY_ENV: old_public}).ok
+    # a rotation needs the current key
+    with pytest.raises(EvidenceError, match="must be signed by the key"):
+        rotate_key(store, old, new, CLOSED_BY, "2025-10-09T00:00:00+00:00")
+
+
+def test_a_rotation_not_signed_by_the_previous_key_is_a_finding(tmp_path):
+    from ccm.evidence.ledger import KEY_ROTATION
+    from ccm.evidence.signing import rotation_payload
+
+    old_private, _ = _ed25519_pem_pair()
+    attacker = signer_from_env({SIGNING_KEY_ENV: _ed25519_pem_pair()[0]})
+    store = _ledger(tmp_path, {SIGNING_KEY_ENV: old_private})
+    old = signer_from_env({SIGNING_KEY_ENV: old_private})
+    ledger = Ledger(store)
+    payload = rotation_payload(old.key_id, attacker.key_id, "ed25519", attacker.public_key_b64)
+    ledger.append(KEY_ROTATION, {"previous_key_id": old.key_id, "new_key_id": attacker.key_id,
+                                 "new_algorithm": "ed25519", "new_public_key": attacker.public_key_b64,
+                                 "signature": attacker.sign(payload)}, "2025-10-06T00:00:00+00:00")
+    ledger.seal(CLOSED_BY, "2025-10-07T00:00:00+00:00", attacker)
+    kinds = [f.kind for f in verify_store(store, env={}).findings]
+    assert "key-rotation-invalid" in kinds and "signing-key-changed" in kinds
+
+
+def test_the_summary_names_each_trust_level(tmp_path):
+    private, public = _ed25519_pem_pair()
+    unsigned = verify_store(_ledger(tmp_path / "u", {}), env={})
+    assert unsigned.trust == "unsigned" and unsigned.summary.startswith("UNSIGNED: the chain is internally consistent")
+    hmac_store = _ledger(tmp_path / "h", {HMAC_ENV: HMAC_KEY})
+    assert verify_store(hmac_store, env={HMAC_ENV: HMAC_KEY}).summary.startswith("NOT PINNED (HMAC key")
+    assert verify_store(hmac_store, env={}).summary.startswith("UNCHECKED (HMAC key")
+    required = verify_store(hmac_store, env={HMAC_ENV: HMAC_KEY}, require_pinned=True)
+    assert [f.kind for f in required.findings] == ["trust-not-pinned"]
+    signed = _ledger(tmp_path / "s", {SIGNING_KEY_ENV: private})
+    report = verify_store(signed, env={})
+    assert report.trust == "unpinned" and "is not pinned" in report.summary and PUBLIC_KEY_ENV in report.summary
+    assert not report.summary.startswith("OK")
+    assert verify_store(signed, env={PUBLIC_KEY_ENV: public}).summary.startswith("OK, signed by pinned key")
+    assert report.to_dict()["trust"] == "unpinned" and report.to_dict()["key_id"] == report.key_id
