@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ccm.errors import ConfigError
+from ccm.webpolicy import gx_page_policy, with_policy
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class SuiteRunner:
         self._definitions: dict[str, Any] = {}
         self._page_view: Any = None
         self._page_renderer: Any = None
+        self._page_policy = ""
         self._result_ids: list[Any] = []
         # the store holds every suite of the folder, as GX's filesystem store over it did, so the
         # Data Docs index lists them all; a company suite joins it when its control is validated
@@ -164,18 +166,25 @@ class SuiteRunner:
         The page is evidence (its hash goes into the evaluation record), so it must exist
         before the record is written and must never be re-rendered afterwards; rendering it
         directly also avoids the site builder listing every stored result once per page.
+
+        Values from data never reach the page as markup: see `_escaping_page_view`. The page
+        carries a Content-Security-Policy that allows only GX's own scripts (`ccm.webpolicy`).
+        Both are deterministic, so the page's hash is too.
         """
         if self._page_view is None:  # one view for the whole step: its jinja environment caches the
             from great_expectations.render.renderer import ValidationResultsPageRenderer  # compiled templates
-            from great_expectations.render.view import DefaultJinjaPageView
 
-            self._page_view, self._page_renderer = DefaultJinjaPageView(), ValidationResultsPageRenderer()
-        html = self._page_view.render(self._page_renderer.render(result), show_how_to_buttons=False)
+            self._page_view, self._page_renderer = _escaping_page_view(), ValidationResultsPageRenderer()
+            self._page_policy = gx_page_policy(self._render_html(_empty_result()))
+        html = with_policy(self._render_html(result), self._page_policy)
         page.parent.mkdir(parents=True, exist_ok=True)
         if page.exists():
             raise RuntimeError(f"Data Docs page {page} already exists; evidence is never re-rendered")
         page.write_text(html, encoding="utf-8")
         return page
+
+    def _render_html(self, result: Any) -> str:
+        return self._page_view.render(self._page_renderer.render(result), show_how_to_buttons=False)
 
     def _result_identifier(self, suite_name: str, run_name: str, run_time: datetime) -> Any:
         from great_expectations.core.run_identifier import RunIdentifier
@@ -199,3 +208,57 @@ class SuiteRunner:
         if suites:
             self.context.build_data_docs(resource_identifiers=suites)
         return self.docs_dir / "index.html"
+
+
+def _escaping_page_view() -> Any:
+    """GX's page view with every data value escaped.
+
+    Why here: GX's jinja templates are `*.j2`, which its `select_autoescape(["html", "xml"])`
+    does not autoescape, and its `render_content_block` returns a bare string as markup. The
+    renderer puts data into the page as bare strings: every cell of the unexpected-values
+    table (`partial_unexpected_list`, `partial_unexpected_counts`, the `unexpected_index_list`
+    entity ids), list items and text blocks. So a value `"><script>...` became live markup.
+    String templates are different: GX itself escapes their params (except two params it
+    generates itself, the status icon and a JSON-schema block escaped at its source).
+
+    The fix is at the one choke point every bare string passes: `render_content_block`
+    escapes it (`<`, `>`, `&`, both quotes) and so does the `<span>` wrap of a plain list
+    item. Everything GX composes as markup is a content-block dict or a string template
+    rendered by its own templates, not a bare string, so no GX markup is lost; a data value
+    can reach the HTML only through these two paths, both escaped. Escaping is a pure
+    function of the value: rendering stays deterministic.
+    """
+    import html
+
+    from great_expectations.render.components import RenderedComponentContent
+    from great_expectations.render.view import DefaultJinjaPageView
+    from jinja2 import pass_context
+
+    def is_block(value: Any) -> bool:
+        return isinstance(value, RenderedComponentContent) or (isinstance(value, dict) and "content_block_type" in value)
+
+    class EscapingPageView(DefaultJinjaPageView):
+        @pass_context  # a jinja filter given the template context, as GX's own
+        def render_content_block(self, jinja_context: Any, content_block: Any, index: Any = None,
+                                 content_block_id: Any = None, render_to_markdown: bool = False) -> Any:
+            if isinstance(content_block, str):
+                return html.escape(content_block, quote=True)
+            if isinstance(content_block, list) and not render_to_markdown:
+                content_block = [item if is_block(item) or item is None else html.escape(str(item), quote=True)
+                                 for item in content_block]
+            elif isinstance(content_block, (int, float)) and not isinstance(content_block, bool):
+                return html.escape(str(content_block), quote=True)
+            return super().render_content_block(jinja_context, content_block, index=index,
+                                                content_block_id=content_block_id,
+                                                render_to_markdown=render_to_markdown)
+
+    return EscapingPageView()
+
+
+def _empty_result() -> Any:
+    """A validation result with no expectations: GX's page for it is the template the CSP's
+    allowed inline scripts are taken from (it holds no data)."""
+    from great_expectations.core import ExpectationSuiteValidationResult
+
+    return ExpectationSuiteValidationResult(success=True, results=[], suite_name="(template)",
+                                            meta={"run_id": {"run_name": "template", "run_time": "2000-01-01T00:00:00"}})

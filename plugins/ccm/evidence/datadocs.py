@@ -4,7 +4,8 @@ GX renders its pages with Bootstrap, jQuery, Font Awesome and Vega from public C
 pack must open from the file system with no network, so it carries two things per
 page: the original, byte for byte (its SHA-256 is in the evaluation record), and an
 offline rendition that links nothing external: scripts and external stylesheets, images
-and links are removed, a small local stylesheet is added. The content (every
+and links are removed, and so are event-handler attributes; a small local stylesheet and a
+Content-Security-Policy that allows no script are added. The content (every
 expectation, its result, the unexpected values) is GX's own markup, unchanged.
 """
 
@@ -13,11 +14,15 @@ from __future__ import annotations
 import html
 import re
 
+from ccm.webpolicy import OFFLINE_DOCS_POLICY, with_policy
+
 _SCRIPT = re.compile(r"<script\b[^>]*>.*?</script\s*>", re.IGNORECASE | re.DOTALL)
 _EXTERNAL_LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
 _EXTERNAL_IMG = re.compile(r"<img\b[^>]*\bsrc\s*=\s*[\"']https?://[^>]*>", re.IGNORECASE)
 _EXTERNAL_HREF = re.compile(r"(<a\b[^>]*?)\s+href\s*=\s*[\"'](?:https?:)?//[^\"']*[\"']", re.IGNORECASE)
 _EXTERNAL_ACTION = re.compile(r"\s+action\s*=\s*[\"']https?://[^\"']*[\"']", re.IGNORECASE)
+# event-handler attributes (GX's show/hide buttons): with the scripts gone they could only fail
+_HANDLER_ATTR = re.compile(r"(<[a-zA-Z][^>]*?)\s+on[a-zA-Z]+\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+)")
 _CSS_URL = re.compile(r"url\(\s*['\"]?https?://[^)]*\)", re.IGNORECASE)
 # Bootstrap collapse toggles: without Bootstrap the sections are simply open, and GX's toggles
 # point at ids its own markup does not carry
@@ -46,9 +51,12 @@ def offline_rendition(page: str, banner: str = "") -> str:
     text = _COLLAPSE_HREF.sub(r"\1", text)
     text = _EXTERNAL_ACTION.sub("", text)
     text = _CSS_URL.sub("none", text)
+    while _HANDLER_ATTR.search(text):
+        text = _HANDLER_ATTR.sub(r"\1", text)
     style = f"<style>{OFFLINE_CSS}</style>"
     text = re.sub(r"</head\s*>", style + "</head>", text, count=1, flags=re.IGNORECASE) if "</head" in text.lower() \
         else style + text
+    text = with_policy(text, OFFLINE_DOCS_POLICY)  # no script at all; replaces the original's policy
     if banner:
         text = re.sub(r"(<body\b[^>]*>)", lambda m: m.group(1) + f'<div class="ccm-offline">{banner}</div>', text,
                       count=1, flags=re.IGNORECASE)
