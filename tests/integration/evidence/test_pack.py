@@ -291,3 +291,21 @@ def test_a_monthly_control_in_type_one_and_type_two_packs(tmp_path, evidence_run
     oscal = json.loads((type2.directory / "oscal/assessment-results.json").read_text())["assessment-results"]
     assert {f["title"] for f in oscal["results"][0]["findings"]} == {"CC6.1 / iam_okta_mfa", "CC8.1 / chg_pr_review"}
     assert type2.summary["pack_verification_ok"]
+
+
+def test_the_front_page_names_the_signing_key_and_how_to_pin_it(pack, evidence_run, tmp_path):
+    from ccm.evidence.signing import SIGNING_KEY_ENV, signer_from_env
+    from tests.integration.evidence.test_tamper import _pem_pair, _rewrite_ledger
+
+    unsigned = (pack.directory / "index.html").read_text()
+    assert "<strong>unsigned</strong>: the chain is internally consistent" in unsigned
+    assert "CCM_LEDGER_PUBLIC_KEY" in unsigned and "--require-pinned" in unsigned
+    store = evidence_run.copy_store(tmp_path / "evidence")
+    signer = signer_from_env({SIGNING_KEY_ENV: _pem_pair()[0]})
+    _rewrite_ledger(store, signer)
+    start = evidence_run.window_start.date()
+    signed = build_pack(evidence_run.settings, tmp_path / "pack", start, start + timedelta(days=2),
+                        store_uri=str(store.root), make_zip=False)
+    page = (signed.directory / "index.html").read_text()
+    assert f"signed with Ed25519 key <code>{signer.key_id}</code>" in page and "<strong>not pinned</strong>" in page
+    assert "CCM_LEDGER_PUBLIC_KEY=&lt;public key PEM or file&gt; ccm evidence verify" in page
