@@ -27,6 +27,8 @@ from airflow.plugins_manager import AirflowPlugin
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from ccm.webpolicy import served_policy
+
 URL_PREFIX = "/ccm"
 DASHBOARD_PATH = "reports/dashboard.html"
 PACK_PATH = "packs/latest/index.html"
@@ -67,7 +69,7 @@ def _not_built(what: str, how: str) -> HTMLResponse:
     body = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(what)}</title></head>"
             "<body style='font:15px system-ui,sans-serif;margin:3rem;color:#17202e'>"
             f"<h1 style='font-size:20px'>No {html.escape(what)} built yet</h1><p>{html.escape(how)}</p></body></html>")
-    return HTMLResponse(body, status_code=404)
+    return HTMLResponse(body, status_code=404, headers=SECURITY_HEADERS)
 
 
 app = FastAPI(title="ccm: control dashboard and evidence pack", docs_url=None, redoc_url=None, openapi_url=None)
@@ -103,8 +105,13 @@ async def serve(area: str, path: str, request: Request) -> Response:
                                            "`ccm dashboard` writes it on demand.")
         raise HTTPException(status_code=404, detail="Not found")
     media_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-    return FileResponse(target, media_type=media_type, headers={"Cache-Control": "no-cache"})
+    return FileResponse(target, media_type=media_type, headers={"Cache-Control": "no-cache", **SECURITY_HEADERS})
 
+
+# on every file served: pages carry values from source data and are shown with the viewer's
+# Airflow session, so they run only the scripts GX's pages bring, in a sandbox with an opaque
+# origin (see ccm.webpolicy), and nothing is sniffed into HTML
+SECURITY_HEADERS = {"Content-Security-Policy": served_policy(), "X-Content-Type-Options": "nosniff"}
 
 _PREFIX = URL_PREFIX.lstrip("/")  # UI hrefs are relative to its base URL (works behind a proxy prefix)
 

@@ -14,16 +14,20 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from ccm import clock
 from ccm.config import Settings
 from ccm.controls.catalog import load_controls
 from ccm.warehouse import connect, ensure_schema
+from ccm.webpolicy import OWN_PAGE_POLICY, csp_meta
 
 
 def templates() -> Environment:
-    return Environment(loader=PackageLoader("ccm", "templates"), autoescape=select_autoescape(["html", "j2"]),
-                       trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=PackageLoader("ccm", "templates"), autoescape=select_autoescape(["html", "j2"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.globals["csp_meta"] = Markup(csp_meta(OWN_PAGE_POLICY))  # every page: no script (ccm.webpolicy)
+    return env
 
 
 def relative_linker(root: Path | str, out_dir: Path | str) -> Callable[[str], str]:

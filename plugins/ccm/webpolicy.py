@@ -34,14 +34,36 @@ OWN_PAGE_POLICY = f"default-src 'none'; style-src 'unsafe-inline'; img-src 'self
 # the offline rendition of a GX page: scripts and CDN styles removed, a local <style> added
 OFFLINE_DOCS_POLICY = OWN_PAGE_POLICY
 
+# GX 1.24's one inline script block (showAllValidations/hideSucceededValidations) and its two
+# buttons' handlers. The pages carry hashes derived at render time (`gx_page_policy`); the served
+# header (below) cannot import GX, so it names them here (a unit test checks they still match)
+GX_INLINE_SCRIPT_HASHES = ("'sha256-gohp0y43UjzSJTa7tPe9rc0wep/LVMX8VCahWN7jXfE='",)
+# what a page served in the Airflow UI may do: the union of what our pages and GX's pages need
+# (each page's own <meta> policy narrows it further: the browser enforces both). `sandbox`
+# without allow-same-origin gives the page an opaque origin: even a script that ran could
+# not read the viewer's Airflow session or call the API with it
+SERVED_SANDBOX = "sandbox allow-scripts allow-popups allow-popups-to-escape-sandbox allow-downloads"
+
 _META = re.compile(r"<meta\s+http-equiv\s*=\s*[\"']Content-Security-Policy[\"'][^>]*>\s*", re.IGNORECASE)
 _HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script\s*>", re.DOTALL)
-_HANDLER = re.compile(r"\son[a-z]+\s*=\s*\"([^\"]*)\"", re.IGNORECASE)
+
+
+def served_policy() -> str:
+    """The `Content-Security-Policy` response header of every page the Airflow UI plugin serves."""
+    return "; ".join([_gx_directives(GX_INLINE_SCRIPT_HASHES), "frame-ancestors 'self'", SERVED_SANDBOX])
+
+
+def _gx_directives(script_hashes: tuple[str, ...] | list[str]) -> str:
+    handlers = sorted({_sha256("showAllValidations()"), _sha256("hideSucceededValidations()")})
+    script_src = " ".join(["'self'", *GX_SCRIPT_HOSTS, *script_hashes, "'unsafe-hashes'", *handlers])
+    return (f"default-src 'none'; script-src {script_src}; style-src 'self' 'unsafe-inline' https:; "
+            f"img-src 'self' data: https:; font-src 'self' data: https:; connect-src 'self'; {_COMMON}")
 
 
 def csp_meta(policy: str) -> str:
-    return f'<meta http-equiv="Content-Security-Policy" content="{html.escape(policy, quote=True)}">'
+    content = html.escape(policy, quote=False).replace('"', "&quot;")  # single quotes stay readable
+    return f'<meta http-equiv="Content-Security-Policy" content="{content}">'
 
 
 def with_policy(page: str, policy: str) -> str:
@@ -62,10 +84,6 @@ def gx_page_policy(template_page: str) -> str:
     """The policy of a GX result page. `template_page` is GX's page for an empty validation
     result: its inline scripts and event handlers (GX's own, no data in them) are the only
     ones allowed, by hash."""
-    scripts = sorted({_sha256(body) for body in _INLINE_SCRIPT.findall(template_page)})
-    handlers = sorted({_sha256(html.unescape(value)) for value in _HANDLER.findall(template_page)})
-    # GX's show/hide buttons: on the page whenever a result has expectations, not on an empty one
-    handlers = sorted(set(handlers) | {_sha256("showAllValidations()"), _sha256("hideSucceededValidations()")})
-    script_src = " ".join(["'self'", *GX_SCRIPT_HOSTS, *scripts, "'unsafe-hashes'", *handlers])
-    return (f"default-src 'none'; script-src {script_src}; style-src 'self' 'unsafe-inline' https:; "
-            f"img-src 'self' data: https:; font-src 'self' data: https:; connect-src 'self'; {_COMMON}")
+    # the handlers allowed are GX's show/hide buttons' (on every page with expectations, not on
+    # an empty one): an `on*=` attribute from data never matches their hashes
+    return _gx_directives(sorted({_sha256(body) for body in _INLINE_SCRIPT.findall(template_page)}))

@@ -19,6 +19,9 @@ import pandas as pd
 import pytest
 
 from ccm.controls.gx_runner import SuiteRunner
+from tests.conftest import PROJECT_DIR
+
+PROJECT_DIR_TEMPLATES = PROJECT_DIR / "plugins" / "ccm" / "templates"
 
 HOSTILE = [
     '"><script>alert(1)</script>',
@@ -80,6 +83,10 @@ def _live_markup(page: str) -> list[str]:
     return _parsed(page).live
 
 
+def _policy(page: str) -> str:
+    return page.split('http-equiv="Content-Security-Policy" content="', 1)[1].split('"', 1)[0]
+
+
 def _dialogs_in_chromium(browser, path: Path) -> tuple[list[str], list[str]]:
     page = browser.new_page()
     dialogs: list[str] = []
@@ -131,8 +138,10 @@ def test_the_data_docs_page_runs_no_hostile_script_in_chromium(hostile_page, bro
 
 def test_the_data_docs_page_carries_a_content_security_policy(hostile_page):
     page = hostile_page.read_text(encoding="utf-8")
-    assert '<meta http-equiv="Content-Security-Policy"' in page
-    assert "script-src" in page and "'unsafe-inline'" not in page.split("Content-Security-Policy", 1)[1][:600]
+    assert page.index('<meta http-equiv="Content-Security-Policy"') < page.index("<script")  # it covers them all
+    script_src = _policy(page).split("script-src", 1)[1].split(";", 1)[0]
+    assert "'unsafe-inline'" not in script_src and "'sha256-" in script_src
+    assert "default-src 'none'" in _policy(page) and "object-src 'none'" in _policy(page)
 
 
 def test_the_offline_rendition_of_a_hostile_page_is_inert(hostile_page, browser, tmp_path):
@@ -141,9 +150,54 @@ def test_the_offline_rendition_of_a_hostile_page_is_inert(hostile_page, browser,
     rendition = offline_rendition(hostile_page.read_text(encoding="utf-8"), banner="<b>offline</b>")
     assert _live_markup(rendition) == []
     assert _parsed(rendition).handlers == []  # no script left to handle GX's onclick buttons
-    assert '<meta http-equiv="Content-Security-Policy"' in rendition and "script-src" not in rendition.split(
-        "Content-Security-Policy", 1)[1][:300]
+    assert rendition.count("Content-Security-Policy") == 1 and "script-src" not in _policy(rendition)
     target = tmp_path / "offline.html"
     target.write_text(rendition, encoding="utf-8")
     dialogs, errors = _dialogs_in_chromium(browser, target)
     assert dialogs == [] and errors == []
+
+
+def test_the_served_header_allows_the_inline_script_gx_pages_carry(hostile_page):
+    from ccm.webpolicy import GX_INLINE_SCRIPT_HASHES
+
+    page = hostile_page.read_text(encoding="utf-8")
+    for digest in GX_INLINE_SCRIPT_HASHES:  # same hashes as the page's own policy: a GX upgrade fails here
+        assert digest in _policy(page)
+
+
+def test_the_airflow_ui_plugin_serves_every_file_with_a_policy_and_a_sandbox(tmp_path, monkeypatch):
+    import runpy
+
+    from fastapi.testclient import TestClient
+
+    plugin = runpy.run_path(str(PROJECT_DIR / "plugins" / "ccm_dashboard_plugin.py"))
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "dashboard.html").write_text("<!doctype html><p>dashboard</p>")
+
+    async def allowed(request):
+        return None
+
+    serve = plugin["serve"]
+    monkeypatch.setitem(serve.__globals__, "_require_airflow_user", allowed)
+    monkeypatch.setitem(serve.__globals__, "_roots", lambda: {"reports": tmp_path / "reports", "packs": tmp_path / "p",
+                                                              "evidence": None})
+    client = TestClient(plugin["app"])
+    for url, status in (("/reports/dashboard.html", 200), ("/packs/latest/index.html", 404)):
+        response = client.get(url)
+        assert response.status_code == status
+        policy = response.headers["content-security-policy"]
+        assert "sandbox allow-scripts" in policy and "allow-same-origin" not in policy
+        assert "'unsafe-inline'" not in policy.split("script-src", 1)[1].split(";", 1)[0]
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_status_index_and_pack_pages_carry_a_policy_that_allows_no_script():
+    from ccm.evidence.pack import _templates
+    from ccm.report import templates
+    from ccm.webpolicy import OWN_PAGE_POLICY
+
+    assert "script-src" not in OWN_PAGE_POLICY and "default-src 'none'" in OWN_PAGE_POLICY
+    for env in (templates(), _templates()):
+        assert "Content-Security-Policy" in str(env.globals["csp_meta"])
+    for name in ("index.html.j2", "dashboard.html.j2", "evidence/base.html.j2"):
+        assert "{{ csp_meta }}" in (PROJECT_DIR_TEMPLATES / name).read_text()

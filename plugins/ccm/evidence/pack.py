@@ -105,10 +105,14 @@ class PackResult:
 
 def _templates() -> Any:
     from jinja2 import Environment, PackageLoader, select_autoescape
+    from markupsafe import Markup
+
+    from ccm.webpolicy import OWN_PAGE_POLICY, csp_meta
 
     env = Environment(loader=PackageLoader("ccm", "templates"), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["duration"] = format_duration
+    env.globals["csp_meta"] = Markup(csp_meta(OWN_PAGE_POLICY))  # every page: no script (ccm.webpolicy)
     return env
 
 
@@ -495,7 +499,10 @@ def _suite_page(store: EvidenceStore, settings: Settings, control: Control, writ
     items = "".join(f"<tr><td>{html.escape(e['type'])}</td><td><code>{html.escape(json.dumps(e.get('kwargs', {})))}"
                     f"</code></td><td>{html.escape((e.get('meta') or {}).get('notes', ''))}</td></tr>"
                     for e in doc.get("expectations", []))
-    writer.write(relative, f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(control.suite)}"
+    from ccm.webpolicy import OWN_PAGE_POLICY, csp_meta
+
+    writer.write(relative, f"<!doctype html><html><head><meta charset='utf-8'>{csp_meta(OWN_PAGE_POLICY)}"
+                           f"<title>{html.escape(control.suite)}"
                            f"</title></head><body><p><a href='../index.html'>Data Docs</a></p><h1>"
                            f"{html.escape(control.suite)}</h1><table><tr><th>Expectation</th><th>Arguments</th>"
                            f"<th>What it checks</th></tr>{items}</table></body></html>")
