@@ -194,7 +194,7 @@ def verify_store(store: EvidenceStore, start: datetime | None = None, end: datet
         why = {"unpinned": f"the digests are signed by key {report.key_id}, which is not pinned",
                "hmac": f"the digests carry an HMAC (key {report.key_id}), which only the operator's secret vouches for",
                "unchecked": f"the digests carry an HMAC (key {report.key_id}) that could not be checked",
-               }.get(report.trust, "the digests are unsigned (or nothing is sealed yet)")
+               }.get(report.trust, "the digests are unsigned, their signatures did not verify, or nothing is sealed yet")
         if not pinned_key_id(env):
             why += f"; no public key is pinned: set {PUBLIC_KEY_ENV} or pass --public-key"
         report.add("trust-not-pinned", store.uri, f"--require-pinned: {why}")
