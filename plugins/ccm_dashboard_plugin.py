@@ -109,8 +109,8 @@ async def serve(area: str, path: str, request: Request) -> Response:
 
 
 # on every file served: pages carry values from source data and are shown with the viewer's
-# Airflow session, so they run only the scripts GX's pages bring, in a sandbox with an opaque
-# origin (see ccm.webpolicy), and nothing is sniffed into HTML
+# Airflow session, so they run only the scripts GX's pages bring, in a sandbox without
+# forms, dialogs or top navigation (see ccm.webpolicy), and nothing is sniffed into HTML
 SECURITY_HEADERS = {"Content-Security-Policy": served_policy(), "X-Content-Type-Options": "nosniff"}
 
 _PREFIX = URL_PREFIX.lstrip("/")  # UI hrefs are relative to its base URL (works behind a proxy prefix)

@@ -40,9 +40,13 @@ OFFLINE_DOCS_POLICY = OWN_PAGE_POLICY
 GX_INLINE_SCRIPT_HASHES = ("'sha256-gohp0y43UjzSJTa7tPe9rc0wep/LVMX8VCahWN7jXfE='",)
 # what a page served in the Airflow UI may do: the union of what our pages and GX's pages need
 # (each page's own <meta> policy narrows it further: the browser enforces both). `sandbox`
-# without allow-same-origin gives the page an opaque origin: even a script that ran could
-# not read the viewer's Airflow session or call the API with it
-SERVED_SANDBOX = "sandbox allow-scripts allow-popups allow-popups-to-escape-sandbox allow-downloads"
+# refuses forms, dialogs (alert/confirm/prompt), top-level navigation of the Airflow UI and
+# plugins. It keeps allow-same-origin: without it the page gets an opaque origin and the
+# links between pages (dashboard -> Data Docs -> pack) arrive without the viewer's Airflow
+# session cookie (SameSite=Lax) and are refused; the session is protected by the script
+# policy (only GX's own scripts, by host and hash) and by escaping, not by the origin
+SERVED_SANDBOX = ("sandbox allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox "
+                  "allow-downloads")
 
 _META = re.compile(r"<meta\s+http-equiv\s*=\s*[\"']Content-Security-Policy[\"'][^>]*>\s*", re.IGNORECASE)
 _HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)

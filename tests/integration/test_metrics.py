@@ -403,6 +403,14 @@ def test_the_dashboard_is_in_the_airflow_ui_navigation(api_server, browser):
         frame = page.frame_locator("iframe")
         expect(frame.locator("h1")).to_have_text("SOC 2 control monitoring", timeout=30_000)
         expect(frame.locator("svg.heatmap text.label")).to_have_count(SYNTHETIC_CONTROLS)
+        # the page is sandboxed (no dialogs, forms or top navigation; no script of its own) yet a
+        # link it follows still carries the viewer's session: the plugin answers, not a 401
+        served = page.request.get(f"{api_server}/ccm/reports/dashboard.html")
+        assert "sandbox allow-scripts" in served.headers["content-security-policy"]
+        inner = next(f for f in page.frames if f.url.endswith("/ccm/reports/dashboard.html"))
+        inner.evaluate("const a = document.createElement('a'); a.href = '/ccm/packs/latest/index.html';"
+                       "document.body.append(a); a.click()")
+        expect(frame.locator("h1")).to_have_text("No evidence pack built yet", timeout=30_000)
     finally:
         page.close()
 
