@@ -202,3 +202,23 @@ def test_the_status_index_and_pack_pages_carry_a_policy_that_allows_no_script():
         assert "Content-Security-Policy" in str(env.globals["csp_meta"])
     for name in ("index.html.j2", "dashboard.html.j2", "evidence/base.html.j2"):
         assert "{{ csp_meta }}" in (PROJECT_DIR_TEMPLATES / name).read_text()
+
+
+def test_the_status_index_shows_hostile_entity_ids_and_reasons_as_text(browser, tmp_path):
+    from datetime import date
+
+    from ccm.report import templates
+
+    row = {"control_id": "iam_aws_console_mfa", "period_start": date(2025, 10, 1), "period_end": date(2025, 10, 2),
+           "version": 1, "status": "fail", "population_size": len(HOSTILE), "failing_count": len(HOSTILE),
+           "failing_entity_ids": HOSTILE, "reason": HOSTILE[0] + HOSTILE[2],
+           # links are relative paths under the evidence root (report.relative_linker): never a scheme
+           "docs_href": "../evidence/gx/docs/" + HOSTILE[0], "record_href": None,
+           "population_href": None, "run_id": HOSTILE[1]}
+    page = templates().get_template("index.html.j2").render(
+        controls={}, rows=[row], counts={"fail": 1}, generated_at=datetime(2025, 10, 3, tzinfo=UTC), docs_index=None)
+    assert _live_markup(page) == [] and "<script>alert(1)" not in page
+    target = tmp_path / "index.html"
+    target.write_text(page, encoding="utf-8")
+    dialogs, errors = _dialogs_in_chromium(browser, target)
+    assert dialogs == [] and errors == []
