@@ -14,7 +14,7 @@ apps are not protected by Airflow on their own: every request must carry the Air
 session (the UI's JWT cookie, or a bearer token) of a user allowed to see the website.
 
 This file is a top-level plugin module (`plugins/.airflowignore` excludes `ccm/`); it
-imports only FastAPI and the light `ccm.config` at load time.
+imports only FastAPI, the light `ccm.config` and the stdlib-only `ccm.webpolicy` at load time.
 """
 
 from __future__ import annotations
