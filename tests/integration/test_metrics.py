@@ -408,9 +408,12 @@ def test_the_dashboard_is_in_the_airflow_ui_navigation(api_server, browser):
         served = page.request.get(f"{api_server}/ccm/reports/dashboard.html")
         assert "sandbox allow-scripts" in served.headers["content-security-policy"]
         inner = next(f for f in page.frames if f.url.endswith("/ccm/reports/dashboard.html"))
-        inner.evaluate("const a = document.createElement('a'); a.href = '/ccm/packs/latest/index.html';"
-                       "document.body.append(a); a.click()")
-        expect(frame.locator("h1")).to_have_text("No evidence pack built yet", timeout=30_000)
+        with page.expect_response(lambda r: r.url.endswith("/ccm/packs/latest/index.html"),
+                                  timeout=30_000) as followed:
+            inner.evaluate("const a = document.createElement('a'); a.href = '/ccm/packs/latest/index.html';"
+                           "document.body.append(a); a.click()")
+        # the plugin's own answer (no pack yet), not the API server's 401 for a request without the session
+        assert followed.value.status == 404 and "No evidence pack built yet" in followed.value.text()
     finally:
         page.close()
 
