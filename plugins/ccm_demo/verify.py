@@ -71,19 +71,25 @@ def _standins_for(settings: Settings, demo_dir: Path) -> Iterator[dict[str, str]
     """The demo's stand-ins, with their connections and clock set in this process for the
     duration only (then put back); yields the environment the clock advance needs."""
     with Standins(demo_dir).start() as standins:
-        saved = {k: os.environ.get(k) for k in ("CCM_CLOCK_FILE", *standins.connection_env())}
         env = {**os.environ, **standins.connection_env(), "CCM_DATA_DIR": str(settings.data_dir),
                "CCM_INBOX_URI": settings.inbox_uri}
-        os.environ.update(standins.connection_env())
-        os.environ["CCM_CLOCK_FILE"] = str(Path(demo_dir) / "clock")
-        try:
+        with temporary_environ(**standins.connection_env(), CCM_CLOCK_FILE=str(Path(demo_dir) / "clock")):
             yield env
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+
+
+@contextlib.contextmanager
+def temporary_environ(**values: str) -> Iterator[None]:
+    """Set environment variables for the duration only, then put back what was there."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def run_window(settings: Settings, demo_dir: Path, days: int, controls: list[str] | None = None,

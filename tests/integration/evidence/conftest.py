@@ -5,11 +5,8 @@ tests that tamper with it work on a copy."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +15,7 @@ import pytest
 
 from ccm.config import Settings
 from ccm.evidence.store import EvidenceStore
+from ccm_demo.verify import temporary_environ
 from tests.conftest import PROJECT_DIR
 
 DAYS = 6
@@ -43,20 +41,6 @@ class EvidenceRun:
         return EvidenceStore(str(target))
 
 
-@contextmanager
-def environment(**values: str) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 @pytest.fixture(scope="session")
 def evidence_run(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> EvidenceRun:
     from ccm import pipeline
@@ -71,11 +55,11 @@ def evidence_run(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Ev
     matrix = PROJECT_DIR / "tests" / "fixtures" / "controls" / "okta_only.yml"
     settings = Settings.from_env({"CCM_DATA_DIR": str(root / "var"), "CCM_EXCEPTIONS": str(demo / "exceptions.yml"),
                                   "CCM_CONTROLS": str(matrix)})
-    with environment(CCM_EVIDENCE_ACTOR="evidence-tests"):
+    with temporary_environ(CCM_EVIDENCE_ACTOR="evidence-tests"):
         run_window(settings, demo, DAYS)
         spec = DemoSpec.load(demo)
         start = spec.window_start + timedelta(days=RERUN_DAY)
-        with environment(CCM_CLOCK_FILE=str(demo / "clock")):
+        with temporary_environ(CCM_CLOCK_FILE=str(demo / "clock")):
             run = RunContext(dag_id="ccm_controls", run_id=RERUN_ID, try_number=1, task_id="evaluate")
             pipeline.plan(settings, Interval(start, start + timedelta(days=1)), run)
             pipeline.transform(settings, run)

@@ -295,13 +295,14 @@ def test_a_monthly_control_in_type_one_and_type_two_packs(tmp_path, evidence_run
 
 def test_the_front_page_names_the_signing_key_and_how_to_pin_it(pack, evidence_run, tmp_path):
     from ccm.evidence.signing import SIGNING_KEY_ENV, signer_from_env
-    from tests.integration.evidence.test_tamper import _pem_pair, _rewrite_ledger
+    from tests.integration.evidence.test_tamper import _rewrite_ledger
+    from tests.unit.evidence.synthetic import ed25519_pem_pair
 
     unsigned = (pack.directory / "index.html").read_text()
     assert "<strong>unsigned</strong>: the chain is internally consistent" in unsigned
     assert "CCM_LEDGER_PUBLIC_KEY" in unsigned and "--require-pinned" in unsigned
     store = evidence_run.copy_store(tmp_path / "evidence")
-    signer = signer_from_env({SIGNING_KEY_ENV: _pem_pair()[0]})
+    signer = signer_from_env({SIGNING_KEY_ENV: ed25519_pem_pair()[0]})
     _rewrite_ledger(store, signer)
     start = evidence_run.window_start.date()
     signed = build_pack(evidence_run.settings, tmp_path / "pack", start, start + timedelta(days=2),

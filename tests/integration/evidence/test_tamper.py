@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from ccm.evidence.ledger import GENESIS, Digest, LedgerEntry, digest_key, entry_key
 from ccm.evidence.record import EvaluationRecord
 from ccm.evidence.verify import VerificationReport, verify_store, warehouse_rows
+from tests.unit.evidence.synthetic import ed25519_pem_pair
 
 pytestmark = pytest.mark.integration
 
@@ -211,20 +212,6 @@ def test_the_type_one_scope_is_each_controls_latest_closed_period(evidence_run, 
 
 # the rewrite of a signed store by someone who can write it but holds no key ---------------------
 
-def _pem_pair() -> tuple[str, str]:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from cryptography.hazmat.primitives.serialization import (
-        Encoding,
-        NoEncryption,
-        PrivateFormat,
-        PublicFormat,
-    )
-
-    key = Ed25519PrivateKey.generate()
-    return (key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode(),
-            key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode())
-
-
 def _rewrite_ledger(store, signer, flip_to_pass: bool = False) -> str | None:
     """Recompute every hash, chain link, anchor and digest, signing the digests with `signer` (None:
     unsigned); with `flip_to_pass`, first turn one failing record into a passing one. Returns its key."""
@@ -275,7 +262,7 @@ def owner_signed_store(evidence_run, tmp_path):
     """A copy of the store as the owner would have written it with CCM_LEDGER_SIGNING_KEY set."""
     from ccm.evidence.signing import SIGNING_KEY_ENV, signer_from_env
 
-    private, public = _pem_pair()
+    private, public = ed25519_pem_pair()
     store = evidence_run.copy_store(tmp_path / "evidence")
     _rewrite_ledger(store, signer_from_env({SIGNING_KEY_ENV: private}))
     return store, public
@@ -299,7 +286,7 @@ def test_a_keyless_rewrite_of_a_signed_store_is_never_an_unqualified_ok(owner_si
     assert owner.ok and owner.trust == "pinned", [str(f) for f in owner.findings]
     assert owner.summary.startswith(f"OK, signed by pinned key {owner.key_id}: nothing was modified")
 
-    attacker = signer_from_env({SIGNING_KEY_ENV: _pem_pair()[0]}) if variant.startswith("re-signed") else None
+    attacker = signer_from_env({SIGNING_KEY_ENV: ed25519_pem_pair()[0]}) if variant.startswith("re-signed") else None
     flipped = _rewrite_ledger(store, attacker, flip_to_pass=True)
     assert json.loads(store.get(flipped))["status"] == "pass"
 

@@ -30,3 +30,18 @@ def synthetic_record(evaluation_id: str, control: ControlRef, period: Period, st
 
 
 PR_REVIEW = ControlRef("chg_pr_review", "Pull requests are reviewed", ("CC8.1",), Frequency.MONTHLY, "Engineering")
+
+
+def ed25519_pem_pair() -> tuple[str, str]:
+    """A fresh Ed25519 key pair as (private PKCS#8 PEM, public SubjectPublicKeyInfo PEM)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+        PublicFormat,
+    )
+
+    key = Ed25519PrivateKey.generate()
+    return (key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode(),
+            key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode())

@@ -9,6 +9,7 @@ from ccm.evidence.ledger import Digest, Ledger, LedgerEntry, digest_key, entries
 from ccm.evidence.signing import HMAC_ENV, PUBLIC_KEY_ENV, SIGNING_KEY_ENV, signer_from_env
 from ccm.evidence.store import EvidenceStore, sha256_bytes
 from ccm.evidence.verify import verify_store
+from tests.unit.evidence.synthetic import ed25519_pem_pair
 
 HMAC_KEY = "k" * 40
 CLOSED_BY = {"actor": "tests", "dag_id": "cli", "run_id": "", "task_id": "seal", "try_number": 1}
@@ -120,23 +121,9 @@ def test_the_store_never_overwrites(tmp_path):
     assert store.get("a/b.json") == b"one"
 
 
-def _ed25519_pem_pair() -> tuple[str, str]:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from cryptography.hazmat.primitives.serialization import (
-        Encoding,
-        NoEncryption,
-        PrivateFormat,
-        PublicFormat,
-    )
-
-    key = Ed25519PrivateKey.generate()
-    return (key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode(),
-            key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode())
-
-
 def test_a_silent_change_of_signing_key_is_a_finding(tmp_path):
-    old_private, old_public = _ed25519_pem_pair()
-    new_private, new_public = _ed25519_pem_pair()
+    old_private, old_public = ed25519_pem_pair()
+    new_private, new_public = ed25519_pem_pair()
     store = _ledger(tmp_path, {SIGNING_KEY_ENV: old_private})
     ledger = Ledger(store)
     ledger.append("note", {"n": 3}, "2025-10-06T00:00:00+00:00")
@@ -147,7 +134,7 @@ def test_a_silent_change_of_signing_key_is_a_finding(tmp_path):
 
 
 def test_stripping_the_signature_of_a_later_digest_is_a_finding(tmp_path):
-    private, _ = _ed25519_pem_pair()
+    private, _ = ed25519_pem_pair()
     store = _ledger(tmp_path, {SIGNING_KEY_ENV: private})
     ledger = Ledger(store)
     ledger.append("note", {"n": 3}, "2025-10-06T00:00:00+00:00")
@@ -158,8 +145,8 @@ def test_stripping_the_signature_of_a_later_digest_is_a_finding(tmp_path):
 def test_a_rotation_signed_by_the_previous_key_is_accepted(tmp_path):
     from ccm.evidence.ledger import KEY_ROTATION, rotate_key
 
-    old_private, old_public = _ed25519_pem_pair()
-    new_private, new_public = _ed25519_pem_pair()
+    old_private, old_public = ed25519_pem_pair()
+    new_private, new_public = ed25519_pem_pair()
     old, new = signer_from_env({SIGNING_KEY_ENV: old_private}), signer_from_env({SIGNING_KEY_ENV: new_private})
     store = _ledger(tmp_path, {SIGNING_KEY_ENV: old_private})
     entry, digest = rotate_key(store, old, new, CLOSED_BY, "2025-10-06T00:00:00+00:00")
@@ -184,8 +171,8 @@ def test_a_rotation_not_signed_by_the_previous_key_is_a_finding(tmp_path):
     from ccm.evidence.ledger import KEY_ROTATION
     from ccm.evidence.signing import rotation_payload
 
-    old_private, _ = _ed25519_pem_pair()
-    attacker = signer_from_env({SIGNING_KEY_ENV: _ed25519_pem_pair()[0]})
+    old_private, _ = ed25519_pem_pair()
+    attacker = signer_from_env({SIGNING_KEY_ENV: ed25519_pem_pair()[0]})
     store = _ledger(tmp_path, {SIGNING_KEY_ENV: old_private})
     old = signer_from_env({SIGNING_KEY_ENV: old_private})
     ledger = Ledger(store)
@@ -199,7 +186,7 @@ def test_a_rotation_not_signed_by_the_previous_key_is_a_finding(tmp_path):
 
 
 def test_the_summary_names_each_trust_level(tmp_path):
-    private, public = _ed25519_pem_pair()
+    private, public = ed25519_pem_pair()
     unsigned = verify_store(_ledger(tmp_path / "u", {}), env={})
     assert unsigned.trust == "unsigned" and unsigned.summary.startswith("UNSIGNED: the chain is internally consistent")
     hmac_store = _ledger(tmp_path / "h", {HMAC_ENV: HMAC_KEY})
