@@ -70,6 +70,14 @@ class Settings:
     def include_dir(self) -> Path:
         return self.project_dir / "include"
 
+    def project_relative(self, path: Path | str) -> str:
+        """A path as evidence and messages show it: relative to the project where it lies
+        inside it (the same on every checkout), else as it is (a company folder's file)."""
+        try:
+            return Path(path).resolve().relative_to(self.project_dir.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
     @property
     def is_lake_local(self) -> bool:
         return not self.lake_uri.startswith("s3://")

@@ -125,11 +125,11 @@ def load_catalog(path: Path, known_datasets: dict[str, DatasetKind] | None = Non
 
     With `company_dir`, the company's `controls.yml` (if there is one) is loaded after the
     matrix at `path`; a control_id defined in both is an error naming both files."""
-    controls = [_parse_control(entry, where, known_datasets, path) for entry, where in control_entries(path)]
+    controls = [parse_control(entry, where, known_datasets, path) for entry, where in control_entries(path)]
     _refuse_duplicates(controls)
     if company_dir is not None and (Path(company_dir) / COMPANY_CONTROLS).exists():
         company_file = Path(company_dir) / COMPANY_CONTROLS
-        controls += [_parse_control(entry, where, known_datasets, company_file, Path(company_dir))
+        controls += [parse_control(entry, where, known_datasets, company_file, Path(company_dir))
                      for entry, where in control_entries(company_file, allow_empty=True)]
         _refuse_duplicates(controls)
     return Catalog(tuple(controls))
@@ -168,7 +168,7 @@ def _refuse_duplicates(controls: list[Control]) -> None:
                           f"and {control.defined_in}")
 
 
-def _parse_control(entry: Any, where: str, known_datasets: dict[str, DatasetKind] | None,
+def parse_control(entry: Any, where: str, known_datasets: dict[str, DatasetKind] | None,
                    defined_in: Path | None = None, company_dir: Path | None = None) -> Control:
     """One entry. A company control's suite is named by its file's absolute path without
     `.json` (`<company>/suites/ctl_<id>`): every consumer finds a suite as

@@ -13,9 +13,8 @@ and intermediate views under them) are built with `dbt build` into a throw-away 
 warehouse whose lake views are empty but typed (`register_planned_files` with no files),
 with the dbt unit tests and without the data tests (there is no data). Declared YAML
 columns are not enough (they document only some columns), and compiling without building
-cannot tell a column that does not bind. It takes a dbt parse plus a build of empty views
-and tables: 25-30 s for the whole shipped matrix on two cores; `build=False` checks the
-rest without it.
+cannot tell a column that does not bind. It costs a dbt parse plus a build of empty views
+and tables; `build=False` checks the rest without it.
 
 Also: a company model named like a product model (dbt could not parse the project) and
 two controls sharing a suite name are problems.
@@ -34,8 +33,8 @@ from ccm.controls.catalog import (
     COMPANY_CONTROLS,
     COMPANY_MODELS,
     Control,
-    _parse_control,
     control_entries,
+    parse_control,
 )
 from ccm.controls.gx_runner import ENTITY_COLUMN
 from ccm.controls.suites import read_suite, suite_path
@@ -74,13 +73,6 @@ class CheckReport:
         return not self.problems
 
 
-def _display(path: Path | str, settings: Settings) -> str:
-    try:
-        return Path(path).resolve().relative_to(settings.project_dir.resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def controls_files(settings: Settings) -> list[tuple[Path, Path | None]]:
     """(controls file, company folder or None) for the shipped matrix and the company's file."""
     files: list[tuple[Path, Path | None]] = [(Path(settings.controls_path), None)]
@@ -112,7 +104,7 @@ def load_entries(settings: Settings, problems: list[Problem]) -> list[Control]:
     controls: list[Control] = []
     first: dict[str, Control] = {}
     for path, company_dir in controls_files(settings):
-        shown = _display(path, settings)
+        shown = settings.project_relative(path)
         try:
             entries = control_entries(path, allow_empty=company_dir is not None)
         except ConfigError as exc:
@@ -120,7 +112,7 @@ def load_entries(settings: Settings, problems: list[Problem]) -> list[Control]:
             continue
         for entry, where in entries:
             try:
-                control = _parse_control(entry, where, known, path, company_dir)
+                control = parse_control(entry, where, known, path, company_dir)
             except ConfigError as exc:
                 field, message = _split(str(exc).removeprefix(f"{path}: "))
                 problems.append(Problem(shown, field, message))
@@ -130,7 +122,7 @@ def load_entries(settings: Settings, problems: list[Problem]) -> list[Control]:
                 problems.append(Problem(shown, f"{where.removeprefix(f'{path}: ')} ({control.control_id}): "
                                                "field 'control_id'",
                                         f"{control.control_id!r} is already defined in "
-                                        f"{_display(earlier.defined_in or '', settings)}"))
+                                        f"{settings.project_relative(earlier.defined_in or '')}"))
                 continue
             controls.append(control)
     return controls
@@ -163,8 +155,8 @@ def check_controls(settings: Settings, *, build: bool = True,
     for control in controls:
         path = find_model_file(settings, control.population_model)
         if path is None:
-            where = " or ".join(_display(d, settings) + "/" for d in model_dirs(settings))
-            problems.append(Problem(_display(control.defined_in or "", settings),
+            where = " or ".join(settings.project_relative(d) + "/" for d in model_dirs(settings))
+            problems.append(Problem(settings.project_relative(control.defined_in or ""),
                                     f"control {control.control_id}: field 'population_model'",
                                     f"no dbt model {control.population_model}.sql under {where}"))
         else:
@@ -185,7 +177,7 @@ def check_controls(settings: Settings, *, build: bool = True,
                 continue  # could not be built: already a problem
             for name in REQUIRED_COLUMNS:
                 if name not in have:
-                    problems.append(Problem(_display(path, settings), "columns",
+                    problems.append(Problem(settings.project_relative(path), "columns",
                                             f"the model yields no column {name!r} (it yields: {', '.join(have)})"))
     types = expectation_types if expectation_types is not None else gx_expectation_types()
     for control in controls:
@@ -201,14 +193,14 @@ def _name_clashes(settings: Settings, controls: list[Control]) -> list[Problem]:
         product = {p.stem: p for p in (settings.dbt_project_dir / "models").rglob("*.sql")}
         for path in sorted((Path(settings.company_dir) / COMPANY_MODELS).rglob("*.sql")):
             if path.stem in product:
-                problems.append(Problem(_display(path, settings), "file name",
+                problems.append(Problem(settings.project_relative(path), "file name",
                                         f"dbt model {path.stem} is also the product's "
-                                        f"{_display(product[path.stem], settings)}; rename yours"))
+                                        f"{settings.project_relative(product[path.stem])}; rename yours"))
     by_name: dict[str, Control] = {}
     for control in controls:
         earlier = by_name.setdefault(Path(control.suite).name, control)
         if earlier is not control:
-            problems.append(Problem(_display(control.defined_in or "", settings),
+            problems.append(Problem(settings.project_relative(control.defined_in or ""),
                                     f"control {control.control_id}: field 'suite'",
                                     f"suite {Path(control.suite).name} is also the suite of {earlier.control_id}"))
     return problems
@@ -217,9 +209,9 @@ def _name_clashes(settings: Settings, controls: list[Control]) -> list[Problem]:
 def _check_suite(settings: Settings, control: Control, types: set[str], columns: ModelColumns | None) -> list[Problem]:
     path = suite_path(settings.gx_dir / "suites", control.suite)
     if not path.exists():
-        return [Problem(_display(control.defined_in or "", settings), f"control {control.control_id}: field 'suite'",
-                        f"no GX suite file {_display(path, settings)}")]
-    shown = _display(path, settings)
+        return [Problem(settings.project_relative(control.defined_in or ""), f"control {control.control_id}: field 'suite'",
+                        f"no GX suite file {settings.project_relative(path)}")]
+    shown = settings.project_relative(path)
     try:
         document = read_suite(path)
     except ConfigError as exc:
@@ -279,7 +271,7 @@ def build_model_columns(settings: Settings, models: list[str], problems: list[Pr
         columns[model] = None
         reasons = [f"{node.split('.')[-1]}: {r['status']}: {(r['message'] or '').strip()}"
                    for node, r in failed.items() if node.split(".")[-1] == model or f".{model}." in node]
-        problems.append(Problem(_display(model_files[model], settings), "build",
+        problems.append(Problem(settings.project_relative(model_files[model]), "build",
                                 "dbt could not build the model: " + ("; ".join(reasons) or "see dbt logs")))
     return columns
 

@@ -28,8 +28,8 @@ from ccm.controls.catalog import (
     COMPANY_EXCEPTIONS,
     COMPANY_MODELS,
     COMPANY_SUITES,
-    _parse_control,
     load_controls,
+    parse_control,
 )
 from ccm.errors import ConfigError
 
@@ -187,7 +187,7 @@ def new_control(settings: Settings, control_id: str, *, criteria: list[str], fre
              "description": description or f"TODO: what {title.rstrip('.')} means, for an auditor.",
              "criteria": list(criteria), "owner": owner, "frequency": frequency,
              "sources": [{"dataset": s, "freshness": freshness} for s in sources]}
-    control = _parse_control(entry, f"new control {control_id}", dataset_kinds())
+    control = parse_control(entry, f"new control {control_id}", dataset_kinds())
     existing = {c.control_id: c for c in load_controls(settings, dataset_kinds())}
     if control_id in existing:
         raise ConfigError(f"control {control_id!r} already exists in {existing[control_id].defined_in}")
@@ -208,7 +208,7 @@ def new_control(settings: Settings, control_id: str, *, criteria: list[str], fre
     templates = _templates()
     rendered_entry = templates.get_template("entry.yml.j2").render(context)
     parsed = yaml.safe_load("controls:" + rendered_entry)["controls"][0]
-    if _parse_control(parsed, f"new control {control_id}", dataset_kinds()) != control:
+    if parse_control(parsed, f"new control {control_id}", dataset_kinds()) != control:
         raise ConfigError(f"control {control_id}: the rendered catalog entry does not read back as given")
     json.loads(templates.get_template("suite.json.j2").render(context))  # valid JSON before anything is written
 

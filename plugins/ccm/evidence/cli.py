@@ -64,7 +64,7 @@ def verify(
     import os
 
     from ccm.evidence.signing import PUBLIC_KEY_ENV
-    from ccm.evidence.verify import verify_store, warehouse_rows
+    from ccm.evidence.verify import Trust, verify_store, warehouse_rows
 
     settings = _settings()
     evidence = _store(store)
@@ -82,7 +82,7 @@ def verify(
             console.print(f"  note: {note}")
         for finding in report.findings:
             console.print(f"[red]  {finding}[/]", highlight=False)
-        colour = "green" if report.ok and report.trust == "pinned" else "yellow" if report.ok else "red"
+        colour = "green" if report.ok and report.trust is Trust.PINNED else "yellow" if report.ok else "red"
         console.print(f"[{colour}]{report.summary}[/]", highlight=False)
     if not report.ok:
         raise typer.Exit(1)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from itertools import pairwise
 from typing import Any
 
@@ -53,6 +54,17 @@ from ccm.evidence.store import EvidenceStore, sha256_bytes
 from ccm.periods import as_utc
 
 
+class Trust(StrEnum):
+    """What vouches for the ledger's digests, weakest first (the report holds the weakest over
+    all digests)."""
+
+    UNSIGNED = "unsigned"  # no signature: only the operator
+    UNCHECKED = "unchecked"  # an HMAC, and no secret here to check it
+    HMAC = "hmac"  # an HMAC checked with the shared secret the operator also holds
+    UNPINNED = "unpinned"  # Ed25519 under the key the digests carry themselves
+    PINNED = "pinned"  # Ed25519 under the public key the verifier pinned
+
+
 @dataclass(frozen=True)
 class Finding:
     """One thing that is wrong, naming the object and what is wrong with it."""
@@ -73,10 +85,7 @@ class VerificationReport:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
-    # what vouches for the digests (weakest over all digests): "pinned" (Ed25519 under the pinned public
-    # key), "unpinned" (Ed25519 under the key embedded in the digests), "hmac" (the shared secret checked),
-    # "unchecked" (HMAC-signed, no secret to check it), "unsigned"
-    trust: str = "unsigned"
+    trust: Trust = Trust.UNSIGNED
     key_id: str | None = None
 
     @property
@@ -88,18 +97,18 @@ class VerificationReport:
         """One line saying what was verified and who vouches for it; never a bare OK."""
         if not self.ok:
             return f"{len(self.findings)} finding(s)"
-        if self.trust == "pinned":
+        if self.trust is Trust.PINNED:
             return f"OK, signed by pinned key {self.key_id}: nothing was modified, removed, inserted or reordered"
-        if self.trust == "unpinned":
+        if self.trust is Trust.UNPINNED:
             return (f"NOT PINNED: the chain is internally consistent and signed by key {self.key_id}, but that key "
                     "is not pinned, so anyone who can write the evidence store could have produced these "
                     f"signatures; pin the owner's public key: {PUBLIC_KEY_ENV}=<PEM or path> ccm evidence verify "
                     "(or --public-key <PEM or path>)")
-        if self.trust == "hmac":
+        if self.trust is Trust.HMAC:
             return (f"NOT PINNED (HMAC key {self.key_id}): the chain is internally consistent and matches the shared "
                     "secret, but whoever holds that secret (the operator) could have produced it: nothing outside "
                     "the operator vouches for it")
-        if self.trust == "unchecked":
+        if self.trust is Trust.UNCHECKED:
             return (f"UNCHECKED (HMAC key {self.key_id}, no secret to check it): the chain is internally consistent, "
                     "but nothing outside the operator vouches for it")
         return ("UNSIGNED: the chain is internally consistent, but nothing outside the operator vouches for it "
@@ -110,7 +119,7 @@ class VerificationReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"store": self.store, "verified_at": self.verified_at, "window": self.window, "ok": self.ok,
-                "trust": self.trust, "key_id": self.key_id, "summary": self.summary,
+                "trust": self.trust.value, "key_id": self.key_id, "summary": self.summary,
                 "counts": self.counts, "findings": [asdict(f) for f in self.findings], "notes": self.notes}
 
 
@@ -190,10 +199,10 @@ def verify_store(store: EvidenceStore, start: datetime | None = None, end: datet
     if not store.is_local:
         for key, detail in store.version_anomalies():
             report.add("object-rewritten", key, detail)
-    if require_pinned and report.trust != "pinned":
-        why = {"unpinned": f"the digests are signed by key {report.key_id}, which is not pinned",
-               "hmac": f"the digests carry an HMAC (key {report.key_id}), which only the operator's secret vouches for",
-               "unchecked": f"the digests carry an HMAC (key {report.key_id}) that could not be checked",
+    if require_pinned and report.trust is not Trust.PINNED:
+        why = {Trust.UNPINNED: f"the digests are signed by key {report.key_id}, which is not pinned",
+               Trust.HMAC: f"the digests carry an HMAC (key {report.key_id}), which only the operator's secret vouches for",
+               Trust.UNCHECKED: f"the digests carry an HMAC (key {report.key_id}) that could not be checked",
                }.get(report.trust, "the digests are unsigned, their signatures did not verify, or nothing is sealed yet")
         if not pinned_key_id(env):
             why += f"; no public key is pinned: set {PUBLIC_KEY_ENV} or pass --public-key"
@@ -276,7 +285,7 @@ def _check_digests(store: EvidenceStore, entries: dict[int, LedgerEntry], report
         key = rotated_from[key]
         handed_over.add(key)
     unpinned_env = {k: v for k, v in base_env.items() if k != PUBLIC_KEY_ENV}
-    levels: list[str] = []
+    levels: list[Trust] = []
     previous: tuple[Digest, str] | None = None
     expected = 1
     signed = 0
@@ -307,18 +316,18 @@ def _check_digests(store: EvidenceStore, entries: dict[int, LedgerEntry], report
         elif check.ok:
             signed += 1
             if signature.get("algorithm") == "hmac-sha256":
-                levels.append("hmac")
+                levels.append(Trust.HMAC)
             else:
-                levels.append("pinned" if pin else "unpinned")
+                levels.append(Trust.PINNED if pin else Trust.UNPINNED)
         else:
-            levels.append("unchecked" if digest.signature else "unsigned")
+            levels.append(Trust.UNCHECKED if digest.signature else Trust.UNSIGNED)
         previous = (digest, digest_hash)
         expected = seq + 1
-    order = ["unsigned", "unchecked", "hmac", "unpinned", "pinned"]
-    report.trust = min(levels, key=order.index) if levels else "unsigned"
+    order = list(Trust)
+    report.trust = min(levels, key=order.index) if levels else Trust.UNSIGNED
     if digests:
         last_signature = digests[max(digests)][0].signature or {}
-        report.key_id = pin if report.trust == "pinned" else last_signature.get("key_id")
+        report.key_id = pin if report.trust is Trust.PINNED else last_signature.get("key_id")
     if digests:
         last = digests[max(digests)][0]
         report.notes.append(f"{len(digests)} digests seal entries 1..{last.to_seq}; {signed} signatures checked")

@@ -146,11 +146,11 @@ class EvidenceWriter:
                 controls_yml_sha256=file_hash_or_none(settings.controls_path),
                 exceptions_yml_sha256=file_hash_or_none(settings.exceptions_path),
                 dbt_model=control.population_model,
-                dbt_model_path=_relative(model_sql, settings.project_dir),
+                dbt_model_path=settings.project_relative(model_sql) if model_sql else None,
                 dbt_model_sha256=file_hash_or_none(model_sql),
                 dbt_compiled_sha256=file_hash_or_none(compiled_sql),
                 gx_suite=control.suite,
-                gx_suite_path=_relative(suite_file, settings.project_dir),
+                gx_suite_path=settings.project_relative(suite_file) if suite_file else None,
                 gx_suite_sha256=file_hash_or_none(suite_file),
             ),
             run=RunRef(run.dag_id, run.run_id, run.try_number, run.task_id, started_at.isoformat(),
@@ -224,11 +224,3 @@ class EvidenceWriter:
             log.info("ledger digest %s seals entries %s..%s", digest.digest_seq, digest.from_seq, digest.to_seq)
         return digest
 
-
-def _relative(path: Path | None, root: Path) -> str | None:
-    if path is None:
-        return None
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
