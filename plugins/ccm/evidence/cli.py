@@ -58,21 +58,32 @@ def verify(
                              "CCM_LEDGER_PUBLIC_KEY")] = None,
     require_pinned: Annotated[bool, typer.Option(
         "--require-pinned", help="fail unless every digest is signed by the pinned public key")] = False,
+    tsa_roots: Annotated[str | None, typer.Option(
+        "--tsa-roots", help="the time-stamping authority's root certificate(s) (PEM text or file) to check the "
+                            "RFC 3161 tokens under; default: CCM_TSA_ROOTS")] = None,
+    require_timestamp: Annotated[bool, typer.Option(
+        "--require-timestamp", help="fail unless the latest digest has a valid timestamp token")] = False,
+    since_pack: Annotated[Path | None, typer.Option(
+        "--since-pack", help="an earlier evidence pack (folder or .zip): fail if the history it holds was "
+                             "rewritten since")] = None,
 ) -> None:
     """Recompute the ledger chain, digests, records and artefacts; exit 1 naming every finding.
-    The last line says what vouches for the ledger: the pinned key, an unpinned key, or only the operator."""
+    The last line says what vouches for the ledger: the pinned key, a timestamp, an earlier pack, an unpinned
+    key, or only the operator."""
     import os
 
     from ccm.evidence.signing import PUBLIC_KEY_ENV
+    from ccm.evidence.timestamping import TSA_ROOTS_ENV
     from ccm.evidence.verify import Trust, verify_store, warehouse_rows
 
     settings = _settings()
     evidence = _store(store)
     rows = warehouse_rows(warehouse or settings.warehouse_path) if (warehouse or store is None) else None
     window_start, window_end = _window(start, end)
-    env = {**os.environ, **({PUBLIC_KEY_ENV: public_key} if public_key else {})}
+    env = {**os.environ, **({PUBLIC_KEY_ENV: public_key} if public_key else {}),
+           **({TSA_ROOTS_ENV: tsa_roots} if tsa_roots else {})}
     report = verify_store(evidence, window_start, window_end, rows, env=env, as_of=as_of,
-                          require_pinned=require_pinned)
+                          require_pinned=require_pinned, require_timestamp=require_timestamp, since_pack=since_pack)
     if as_json:
         print(json.dumps(report.to_dict(), indent=1))
     else:
@@ -82,7 +93,8 @@ def verify(
             console.print(f"  note: {note}")
         for finding in report.findings:
             console.print(f"[red]  {finding}[/]", highlight=False)
-        colour = "green" if report.ok and report.trust is Trust.PINNED else "yellow" if report.ok else "red"
+        vouched = report.trust is Trust.PINNED or report.anchor is not None or report.since_pack is not None
+        colour = "green" if report.ok and vouched else "yellow" if report.ok else "red"
         console.print(f"[{colour}]{report.summary}[/]", highlight=False)
     if not report.ok:
         raise typer.Exit(1)
@@ -95,14 +107,35 @@ def seal(store: StoreOption = None) -> None:
     from ccm.evidence.ledger import Ledger
     from ccm.evidence.records import actor
     from ccm.evidence.signing import signer_from_env
+    from ccm.evidence.timestamping import TimestampAuthority, timestamp_key
 
-    digest = Ledger(_store(store)).seal({"actor": actor(), "dag_id": "cli", "run_id": "", "task_id": "seal",
-                                         "try_number": 1}, clock.now().isoformat(), signer_from_env())
+    evidence = _store(store)
+    digest = Ledger(evidence).seal({"actor": actor(), "dag_id": "cli", "run_id": "", "task_id": "seal",
+                                    "try_number": 1}, clock.now().isoformat(), signer_from_env(),
+                                   TimestampAuthority.from_env())
     if digest is None:
         console.print("nothing to seal: every entry is covered by a digest")
         return
     signed = f", signed {digest.signature['algorithm']} key {digest.signature['key_id']}" if digest.signature else ""
-    console.print(f"digest {digest.digest_seq} seals entries {digest.from_seq}..{digest.to_seq}{signed}")
+    stamped = ", timestamped" if evidence.exists(timestamp_key(digest.digest_seq)) else ""
+    console.print(f"digest {digest.digest_seq} seals entries {digest.from_seq}..{digest.to_seq}{signed}{stamped}")
+
+
+@evidence_app.command("timestamp")
+def timestamp(store: StoreOption = None) -> None:
+    """Obtain RFC 3161 tokens from the time-stamping authority (CCM_TSA_URL) for every digest that has
+    none (the TSA was down at the seal). Each token proves its own time, not the seal's."""
+    from ccm.errors import ConfigError
+    from ccm.evidence.timestamping import TSA_URL_ENV, TimestampAuthority, stamp_missing
+
+    authority = TimestampAuthority.from_env()
+    if authority is None:
+        raise ConfigError(f"no time-stamping authority configured: set {TSA_URL_ENV}")
+    stamped, failed = stamp_missing(_store(store), authority)
+    console.print(f"timestamped {len(stamped)} digest(s)" + (f": {stamped[0]}..{stamped[-1]}" if stamped else ""))
+    if failed:
+        console.print(f"[red]the TSA failed for digest(s) {', '.join(map(str, failed))}[/]", highlight=False)
+        raise typer.Exit(1)
 
 
 @evidence_app.command("rotate-key")
@@ -118,6 +151,7 @@ def rotate_key(
     from ccm.evidence.ledger import rotate_key as rotate
     from ccm.evidence.records import actor
     from ccm.evidence.signing import SIGNING_KEY_ENV, signer_from_env
+    from ccm.evidence.timestamping import TimestampAuthority
 
     previous = signer_from_env()
     if previous is None:
@@ -125,7 +159,7 @@ def rotate_key(
     new = signer_from_env({SIGNING_KEY_ENV: new_key})
     entry, digest = rotate(_store(store), previous, new, {"actor": actor(), "dag_id": "cli", "run_id": "",
                                                           "task_id": "rotate-key", "try_number": 1},
-                           clock.now().isoformat())
+                           clock.now().isoformat(), TimestampAuthority.from_env())
     console.print(f"ledger entry {entry.seq}: key {previous.key_id} hands over to key {new.key_id}; "
                   f"digest {digest.digest_seq if digest else '-'} signed by the new key")
 

@@ -24,6 +24,7 @@ from typing import Any
 from ccm.errors import EvidenceError
 from ccm.evidence.signing import Signer
 from ccm.evidence.store import EvidenceStore, sha256_bytes
+from ccm.evidence.timestamping import TimestampAuthority, stamp
 
 ENTRIES = "ledger/entries"
 DIGESTS = "ledger/digests"
@@ -45,7 +46,7 @@ def digest_key(digest_seq: int) -> str:
 
 def seq_of_key(key: str) -> int | None:
     """The sequence number a ledger object's file name claims, or None if the name is foreign."""
-    stem = key.rsplit("/", 1)[-1].removesuffix(".json")
+    stem = key.rsplit("/", 1)[-1].split(".", 1)[0]
     return int(stem) if stem.isdigit() else None
 
 
@@ -178,8 +179,10 @@ class Ledger:
     def entries(self) -> list[LedgerEntry]:
         return [LedgerEntry.from_bytes(self.store.get(k)) for k in self.keys()]
 
-    def seal(self, closed_by: dict[str, Any], closed_at: str, signer: Signer | None = None) -> Digest | None:
-        """Write a digest over the entries appended since the last digest (None if there are none)."""
+    def seal(self, closed_by: dict[str, Any], closed_at: str, signer: Signer | None = None,
+             authority: TimestampAuthority | None = None) -> Digest | None:
+        """Write a digest over the entries appended since the last digest (None if there are none),
+        then, with a time-stamping authority configured, its RFC 3161 token (`timestamping.py`)."""
         last = self.last()
         current = self.last_digest()
         from_seq = current[0].to_seq + 1 if current else 1
@@ -200,6 +203,8 @@ class Ledger:
         data = digest.to_bytes()
         self.store.put(key, data)
         self._last_digest = (digest, sha256_bytes(data))
+        if authority is not None:
+            stamp(self.store, authority, digest.digest_seq, data)
         return digest
 
 
@@ -207,7 +212,7 @@ KEY_ROTATION = "key_rotation"
 
 
 def rotate_key(store: EvidenceStore, previous: Signer, new: Signer, closed_by: dict[str, Any],
-               recorded_at: str) -> tuple[LedgerEntry, Digest | None]:
+               recorded_at: str, authority: TimestampAuthority | None = None) -> tuple[LedgerEntry, Digest | None]:
     """Hand the ledger over to a new signing key: a `key_rotation` entry naming the new key, signed by
     the previous one, then a digest signed by the new key sealing it. `ccm evidence verify` accepts a
     change of key between digests only after such an entry."""
@@ -223,4 +228,4 @@ def rotate_key(store: EvidenceStore, previous: Signer, new: Signer, closed_by: d
     body = {"previous_key_id": previous.key_id, "new_key_id": new.key_id, "new_algorithm": new.algorithm,
             "new_public_key": new.public_key_b64 or "", "signature": previous.sign(payload)}
     entry = ledger.append(KEY_ROTATION, body, recorded_at)
-    return entry, ledger.seal(closed_by, recorded_at, new)
+    return entry, ledger.seal(closed_by, recorded_at, new, authority)

@@ -42,12 +42,14 @@ from ccm.config import Settings
 from ccm.constants import Status
 from ccm.controls.catalog import Catalog, Control, format_duration, load_controls
 from ccm.errors import EvidenceError
+from ccm.evidence.continuity import ledger_head
 from ccm.evidence.datadocs import banner_for, offline_rendition
 from ccm.evidence.index import Evaluation, EvidenceIndex
 from ccm.evidence.ledger import DIGESTS, ENTRIES, Digest, LedgerEntry
 from ccm.evidence.record import EvaluationRecord
 from ccm.evidence.records import git_commit
 from ccm.evidence.store import EvidenceStore
+from ccm.evidence.timestamping import TIMESTAMPS
 from ccm.periods import Period, as_utc, period_containing, periods_closing_in
 
 MISSING = "missing"
@@ -214,7 +216,7 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
             writer.write(f"evidence/{key}", store.get(key))
             copied.add(key)
 
-    for key in [*store.list(ENTRIES), *store.list(DIGESTS)]:
+    for key in [*store.list(ENTRIES), *store.list(DIGESTS), *store.list(TIMESTAMPS)]:
         copy(key)
     for entry in index.entries:
         if entry.kind == "run_history" and as_utc(entry.body["window_start"]) < window_end \
@@ -226,7 +228,9 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
                 copy(evaluation.record_key)
                 for _what, path, _sha256 in record.artefacts():
                     copy(path)
-    pack_verification = verify_store(EvidenceStore(str(root / "evidence")), **scope)
+    pack_store = EvidenceStore(str(root / "evidence"))
+    pack_verification = verify_store(pack_store, **scope)
+    head = ledger_head(pack_store)
 
     # populations as CSV, Data Docs offline ---------------------------------------------------
     populations = _Populations(store)
@@ -341,6 +345,7 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
     # HTML ----------------------------------------------------------------------------------------
     env = _templates()
     pack = {"title": title, "mode": mode, "window_label": window_label, "generated_at": generated_at,
+            "ledger_head": head,
             "code_version": git_commit(settings.project_dir), "store": store.uri,
             "window_from": f"{window_start:%Y-%m-%d}", "window_to": f"{(window_end - timedelta(days=1)):%Y-%m-%d}"}
     totals: dict[str, int] = {"periods": 0}
@@ -401,6 +406,7 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
     summary = {"name": name, "mode": mode, "window_start": window_start.isoformat(),
                "window_end": window_end.isoformat(), "generated_at": generated_at, "totals": totals,
                "verification_ok": verification.ok, "pack_verification_ok": pack_verification.ok,
+               "ledger_head": head,
                "findings": [str(f) for f in verification.findings],
                "run_history": history.summary() if history else None,
                "readiness": {k: len(v) for k, v in readiness.items()}}

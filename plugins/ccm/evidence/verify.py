@@ -12,7 +12,11 @@ Checked, in order:
 4. records in the store that no ledger entry names (entries removed);
 5. optionally, the warehouse's `ccm.control_results` against the ledger (an independent
    copy of which evaluation sits at which sequence number);
-6. on S3, objects with more than one version or a delete marker (rewritten or hidden).
+6. on S3, objects with more than one version or a delete marker (rewritten or hidden);
+7. the RFC 3161 timestamps beside the digests (`timestamping.py`), under the TSA root(s) the
+   verifier trusts: the latest valid one fixes every entry it seals as of the TSA's time;
+8. optionally, an earlier evidence pack (`--since-pack`): its ledger must be an unchanged
+   prefix of this one (`continuity.py`).
 
 The chain and digests are always checked whole; `--from/--to` limits steps 3-4 to the
 evaluations whose period overlaps the window (so a pack, which holds only its window's
@@ -26,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 from ccm.errors import EvidenceError
@@ -51,6 +56,7 @@ from ccm.evidence.signing import (
     rotation_payload,
 )
 from ccm.evidence.store import EvidenceStore, sha256_bytes
+from ccm.evidence.timestamping import TIMESTAMPS, TSA_ROOTS_ENV, check_token, roots_from_env, timestamp_key
 from ccm.periods import as_utc
 
 
@@ -87,6 +93,8 @@ class VerificationReport:
     counts: dict[str, int] = field(default_factory=dict)
     trust: Trust = Trust.UNSIGNED
     key_id: str | None = None
+    anchor: Anchor | None = None  # the latest digest a valid TSA token fixes
+    since_pack: PackContinuity | None = None  # the earlier pack whose ledger this one continues
 
     @property
     def ok(self) -> bool:
@@ -97,8 +105,22 @@ class VerificationReport:
         """One line saying what was verified and who vouches for it; never a bare OK."""
         if not self.ok:
             return f"{len(self.findings)} finding(s)"
+        return self._signature_summary() + (self.since_pack.clause if self.since_pack else "")
+
+    def _signature_summary(self) -> str:
+        anchor = self.anchor
         if self.trust is Trust.PINNED:
-            return f"OK, signed by pinned key {self.key_id}: nothing was modified, removed, inserted or reordered"
+            stamped = f" and timestamped ({anchor.clause})" if anchor else ""
+            return (f"OK, signed by pinned key {self.key_id}{stamped}: nothing was modified, removed, inserted or "
+                    "reordered")
+        if anchor is not None:
+            signed = {Trust.UNPINNED: f"the digests are signed by key {self.key_id}, which is not pinned",
+                      Trust.HMAC: f"the digests carry an HMAC (key {self.key_id})",
+                      Trust.UNCHECKED: f"the digests carry an HMAC (key {self.key_id}) not checked here",
+                      }.get(self.trust, "the digests are unsigned")
+            tail = (f"; entries after {anchor.to_seq} rest on the operator alone until the next timestamp"
+                    if anchor.to_seq < self.counts.get("entries", 0) else "")
+            return (f"TIMESTAMPED: {anchor.clause}, so they cannot have been rewritten since then; {signed}{tail}")
         if self.trust is Trust.UNPINNED:
             return (f"NOT PINNED: the chain is internally consistent and signed by key {self.key_id}, but that key "
                     "is not pinned, so anyone who can write the evidence store could have produced these "
@@ -119,8 +141,40 @@ class VerificationReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"store": self.store, "verified_at": self.verified_at, "window": self.window, "ok": self.ok,
-                "trust": self.trust.value, "key_id": self.key_id, "summary": self.summary,
+                "trust": self.trust.value, "key_id": self.key_id,
+                "anchor": asdict(self.anchor) if self.anchor else None,
+                "since_pack": asdict(self.since_pack) if self.since_pack else None, "summary": self.summary,
                 "counts": self.counts, "findings": [asdict(f) for f in self.findings], "notes": self.notes}
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Digest `digest_seq` (sealing entries 1..`to_seq`) existed at `gen_time`, says the TSA `tsa`."""
+
+    digest_seq: int
+    to_seq: int
+    gen_time: str
+    tsa: str | None
+
+    @property
+    def clause(self) -> str:
+        by = f" by time-stamping authority {self.tsa}" if self.tsa else " by a trusted time-stamping authority"
+        return f"entries 1..{self.to_seq} were fixed no later than {self.gen_time}{by}"
+
+
+@dataclass(frozen=True)
+class PackContinuity:
+    """The earlier pack whose ledger this one was found to continue unchanged."""
+
+    pack: str
+    generated_at: str | None
+    through_entry: int
+    through_digest: int
+
+    @property
+    def clause(self) -> str:
+        return (f"; entries 1..{self.through_entry} are unchanged since pack {self.pack}"
+                f"{f' (built {self.generated_at})' if self.generated_at else ''}")
 
 
 @dataclass(frozen=True)
@@ -174,10 +228,13 @@ def as_of_scope(store: EvidenceStore, entries: dict[int, LedgerEntry], as_of_end
 
 def verify_store(store: EvidenceStore, start: datetime | None = None, end: datetime | None = None,
                  warehouse: list[WarehouseRow] | None = None, env: dict[str, str] | None = None,
-                 as_of: datetime | None = None, require_pinned: bool = False) -> VerificationReport:
+                 as_of: datetime | None = None, require_pinned: bool = False, require_timestamp: bool = False,
+                 since_pack: Path | None = None) -> VerificationReport:
     """Verify the store (see the module doc); `end` is exclusive; `as_of` (a day) selects the
     Type I scope instead of a window; `require_pinned` makes anything less than signatures under
-    the pinned public key (`CCM_LEDGER_PUBLIC_KEY`) a finding."""
+    the pinned public key (`CCM_LEDGER_PUBLIC_KEY`) a finding; `require_timestamp` makes a latest
+    digest without a valid TSA token (under `CCM_TSA_ROOTS`) a finding; `since_pack` checks that
+    the ledger continues that earlier pack's unchanged."""
     window = (as_utc(start or datetime(1970, 1, 1, tzinfo=UTC)), as_utc(end or datetime(9999, 1, 1, tzinfo=UTC))) \
         if (start or end) else None
     report = VerificationReport(store=store.uri, verified_at=datetime.now(UTC).isoformat(),
@@ -185,6 +242,11 @@ def verify_store(store: EvidenceStore, start: datetime | None = None, end: datet
     entries = _check_entries(store, report)
     digests = _check_digests(store, entries, report, env)
     _check_anchors(entries, digests, report)
+    _check_timestamps(store, digests, report, env, require_timestamp)
+    if since_pack is not None:
+        from ccm.evidence.continuity import check_since_pack
+
+        report.since_pack = check_since_pack(since_pack, entries, digests, report)
     if as_of is not None:
         scope = as_of_scope(store, entries, as_utc(as_of) + timedelta(days=1))
         report.window = (f"as of {as_utc(as_of):%Y-%m-%d}", "")
@@ -406,6 +468,47 @@ def _check_anchors(entries: dict[int, LedgerEntry], digests: dict[int, tuple[Dig
         elif expected != number:
             report.add("entry-anchor-mismatch", entry_key(seq), f"entry {seq} names digest {number}, but digest "
                        f"{expected} was the latest before it")
+
+
+def _check_timestamps(store: EvidenceStore, digests: dict[int, tuple[Digest, str]], report: VerificationReport,
+                      env: dict[str, str] | None, require_timestamp: bool) -> None:
+    """Every stored token must match its digest (and verify under the trusted roots, when given); the
+    latest valid one becomes the report's anchor."""
+    roots = roots_from_env(env)
+    tokens = 0
+    unchecked = 0
+    for key in store.list(TIMESTAMPS):
+        seq = seq_of_key(key)
+        if seq is None or key != timestamp_key(seq):
+            report.add("timestamp-foreign", key, "a file among the timestamps that is not a digest's token (inserted)")
+            continue
+        tokens += 1
+        if seq not in digests:
+            report.add("timestamp-orphan", key, f"a timestamp token for digest {seq}, which is not in the store "
+                       "(removed or rolled back)")
+            continue
+        digest, digest_hash = digests[seq]
+        check = check_token(store.get(key), digest_hash, roots)
+        if check.ok is False:
+            report.add("timestamp-invalid", key, f"digest {seq}: {check.detail}")
+            continue
+        if check.ok is None:
+            unchecked += 1
+            continue
+        if report.anchor is None or seq > report.anchor.digest_seq:
+            report.anchor = Anchor(seq, digest.to_seq, check.gen_time.isoformat() if check.gen_time else "",
+                                   check.tsa)
+    if tokens:
+        report.counts["timestamps"] = tokens
+    if unchecked:
+        report.notes.append(f"{unchecked} timestamp token(s) match their digests, but no trusted TSA root is "
+                            f"given ({TSA_ROOTS_ENV}), so their signatures were not checked")
+    if require_timestamp and digests:
+        last = max(digests)
+        if report.anchor is None or report.anchor.digest_seq != last:
+            why = (f"no trusted TSA root is given: set {TSA_ROOTS_ENV}" if not roots else
+                   f"digest {last}, the latest, has no valid timestamp token")
+            report.add("not-timestamped", digest_key(last), f"--require-timestamp: {why}")
 
 
 # 3. records and artefacts -----------------------------------------------------------------

@@ -45,6 +45,7 @@ from ccm.evidence.records import (
 )
 from ccm.evidence.signing import signer_from_env
 from ccm.evidence.store import EvidenceStore
+from ccm.evidence.timestamping import TimestampAuthority
 from ccm.manifests import RunContext
 from ccm.periods import Period
 
@@ -219,7 +220,7 @@ class EvidenceWriter:
         run = self.run
         closed_by = {"actor": actor(), "dag_id": run.dag_id, "run_id": run.run_id, "task_id": run.task_id,
                      "try_number": run.try_number}
-        digest = self.ledger.seal(closed_by, clock.now().isoformat(), signer_from_env())
+        digest = self.ledger.seal(closed_by, clock.now().isoformat(), signer_from_env(), TimestampAuthority.from_env())
         if digest is not None:
             log.info("ledger digest %s seals entries %s..%s", digest.digest_seq, digest.from_seq, digest.to_seq)
         return digest

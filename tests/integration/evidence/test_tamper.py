@@ -317,3 +317,80 @@ def test_require_pinned_passes_under_the_owners_key(owner_signed_store, evidence
     done = _cli("--store", str(store.root), "--require-pinned", "--public-key", owner_public)
     assert done.exit_code == 0, done.output
     assert "OK, signed by pinned key" in done.output
+
+
+# anchors outside the operator's reach: RFC 3161 timestamps and an earlier pack ----------------
+
+@pytest.mark.parametrize("variant", ["re-signed by the attacker", "signatures stripped"])
+def test_a_keyless_rewrite_fails_against_a_timestamp_with_no_ledger_key(owner_signed_store, evidence_run, variant,
+                                                                       monkeypatch):
+    """The attack of the issue: the store's digests were timestamped when sealed; the rewrite recomputes
+    everything but cannot make the TSA's tokens match, and no ledger key is needed to see it."""
+    from ccm.evidence.signing import PUBLIC_KEY_ENV, SIGNING_KEY_ENV, signer_from_env
+    from ccm.evidence.timestamping import TSA_ROOTS_ENV, TimestampAuthority, stamp_missing
+    from tests.unit.evidence.local_tsa import LocalTSA
+
+    store, _owner_public = owner_signed_store
+    monkeypatch.setenv("CCM_DATA_DIR", str(Path(evidence_run.settings.data_dir)))
+    monkeypatch.delenv(PUBLIC_KEY_ENV, raising=False)
+    with LocalTSA() as tsa:
+        stamped, failed = stamp_missing(store, TimestampAuthority(tsa.url))
+        roots = tsa.root_pem.decode()
+    assert stamped and not failed
+    before = _verify(store, evidence_run, env={TSA_ROOTS_ENV: roots})
+    assert before.ok and before.anchor.digest_seq == max(stamped), [str(f) for f in before.findings]
+
+    attacker = signer_from_env({SIGNING_KEY_ENV: ed25519_pem_pair()[0]}) if variant.startswith("re-signed") else None
+    _rewrite_ledger(store, attacker, flip_to_pass=True)
+    after = _verify(store, evidence_run, env={TSA_ROOTS_ENV: roots})
+    assert not after.ok and after.anchor is None
+    assert set(_kinds(after)) == {"timestamp-invalid"}
+    shown = _cli("--store", str(store.root), "--tsa-roots", roots)
+    assert shown.exit_code == 1 and "timestamp-invalid" in shown.output
+
+
+def test_since_pack_detects_a_rewrite_of_the_history_an_earlier_pack_holds(evidence_run, tmp_path, monkeypatch):
+    from ccm.evidence.pack import build_pack
+
+    monkeypatch.setenv("CCM_DATA_DIR", str(Path(evidence_run.settings.data_dir)))
+    store = evidence_run.copy_store(tmp_path / "evidence")
+    start = evidence_run.window_start.date()
+    kept = build_pack(evidence_run.settings, tmp_path / "q1", start, start, store_uri=str(store.root))
+    head = json.loads((kept.directory / "manifest.json").read_text())["ledger_head"]
+    assert head["entry_seq"] == len(list(store.list("ledger/entries"))) and head["digest_seq"] >= 1
+    assert "--since-pack" in (kept.directory / "index.html").read_text()
+
+    continued = _verify(store, evidence_run, since_pack=kept.zip_path)
+    assert continued.ok and continued.since_pack.through_entry == head["entry_seq"]
+    assert f"entries 1..{head['entry_seq']} are unchanged since pack {kept.directory.name}" in continued.summary
+
+    flipped = _rewrite_ledger(store, None, flip_to_pass=True)
+    assert json.loads(store.get(flipped))["status"] == "pass"
+    assert _verify(store, evidence_run).ok  # consistent in itself: only the kept pack can tell
+    for earlier in (kept.directory, kept.zip_path):
+        report = _verify(store, evidence_run, since_pack=earlier)
+        assert not report.ok and report.since_pack is None
+        assert set(_kinds(report)) == {"history-rewritten"}
+    shown = _cli("--store", str(store.root), "--since-pack", str(kept.zip_path))
+    assert shown.exit_code == 1 and "history-rewritten" in shown.output and "rewritten after that pack" in shown.output
+
+    # a later pack of the rewritten store, verified against the kept one, shows it too
+    later = build_pack(evidence_run.settings, tmp_path / "q2", start, start, store_uri=str(store.root), make_zip=False)
+    from ccm.evidence.store import EvidenceStore
+
+    assert "history-rewritten" in _kinds(verify_store(EvidenceStore(str(later.directory / "evidence")),
+                                                      since_pack=kept.directory))
+
+
+def test_an_edited_copy_of_the_earlier_pack_is_refused(evidence_run, tmp_path, monkeypatch):
+    from ccm.evidence.ledger import entry_key
+    from ccm.evidence.pack import build_pack
+
+    monkeypatch.setenv("CCM_DATA_DIR", str(Path(evidence_run.settings.data_dir)))
+    store = evidence_run.copy_store(tmp_path / "evidence")
+    start = evidence_run.window_start.date()
+    kept = build_pack(evidence_run.settings, tmp_path / "q1", start, start, store_uri=str(store.root), make_zip=False)
+    (kept.directory / "evidence" / entry_key(1)).write_text("{}")
+    report = _verify(store, evidence_run, since_pack=kept.directory)
+    assert _kinds(report) == {"earlier-pack-unusable": {str(kept.directory)}}
+    assert "does not match the pack's SHA256SUMS" in str(report.findings[0])
