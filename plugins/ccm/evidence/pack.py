@@ -49,7 +49,7 @@ from ccm.evidence.ledger import DIGESTS, ENTRIES, Digest, LedgerEntry
 from ccm.evidence.record import EvaluationRecord
 from ccm.evidence.records import git_commit
 from ccm.evidence.store import EvidenceStore
-from ccm.evidence.timestamping import TIMESTAMPS
+from ccm.evidence.timestamping import TIMESTAMPS, timestamp_key
 from ccm.periods import Period, as_utc, period_containing, periods_closing_in
 
 MISSING = "missing"
@@ -391,7 +391,11 @@ def build_pack(settings: Settings, out_dir: Path, start: date | None = None, end
     for key in store.list(ENTRIES):
         entry = LedgerEntry.from_bytes(store.get(key))
         entries.append({**entry.__dict__, "key": key})
-    digests = [{**Digest.from_bytes(store.get(k)).__dict__, "key": k} for k in store.list(DIGESTS)]
+    digests = []
+    for key in store.list(DIGESTS):
+        digest = Digest.from_bytes(store.get(key))
+        token = timestamp_key(digest.digest_seq)
+        digests.append({**digest.__dict__, "key": key, "timestamp": token if token in copied else None})
     verification_doc = {"store": verification.to_dict(), "pack": pack_verification.to_dict()}
     writer.write("ledger/verification.json", json.dumps(verification_doc, indent=1))
     writer.write("ledger/verification.html", env.get_template("evidence/verification.html.j2").render(

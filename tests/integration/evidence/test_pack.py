@@ -310,3 +310,25 @@ def test_the_front_page_names_the_signing_key_and_how_to_pin_it(pack, evidence_r
     page = (signed.directory / "index.html").read_text()
     assert f"signed with Ed25519 key <code>{signer.key_id}</code>" in page and "<strong>not pinned</strong>" in page
     assert "CCM_LEDGER_PUBLIC_KEY=&lt;public key PEM or file&gt; ccm evidence verify" in page
+
+
+def test_a_timestamped_store_shows_its_anchor_and_the_pack_carries_the_tokens(evidence_run, tmp_path, monkeypatch):
+    from ccm.evidence.store import EvidenceStore
+    from ccm.evidence.timestamping import TSA_ROOTS_ENV, TimestampAuthority, stamp_missing
+    from ccm.evidence.verify import verify_store
+    from tests.unit.evidence.local_tsa import LocalTSA
+
+    store = evidence_run.copy_store(tmp_path / "evidence")
+    with LocalTSA() as tsa:
+        stamped, _ = stamp_missing(store, TimestampAuthority(tsa.url))
+    monkeypatch.setenv(TSA_ROOTS_ENV, tsa.root_pem.decode())
+    start = evidence_run.window_start.date()
+    result = build_pack(evidence_run.settings, tmp_path / "pack", start, start + timedelta(days=2),
+                        store_uri=str(store.root), make_zip=False)
+    front = (result.directory / "index.html").read_text()
+    assert f"digest {max(stamped)} carries an RFC 3161 token from <code>CN=ccm test TSA</code>" in front
+    ledger_page = (result.directory / "ledger/verification.html").read_text()
+    assert ledger_page.count("RFC 3161 token</a>") == len(stamped) and "TIMESTAMPED: entries 1.." in ledger_page
+    window = (evidence_run.window_start, evidence_run.window_start + timedelta(days=3))
+    copy = verify_store(EvidenceStore(str(result.directory / "evidence")), *window, require_timestamp=True)
+    assert copy.ok and copy.anchor.digest_seq == max(stamped), [str(f) for f in copy.findings]

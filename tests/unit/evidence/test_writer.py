@@ -78,3 +78,25 @@ def test_write_two_versions_and_seal(tmp_path: Path):
     report = verify_store(store)
     assert report.ok, [str(f) for f in report.findings]
     assert report.counts["artefacts"] == 4 + 1  # population, result, page, manifest; the manifest again
+
+
+def test_the_seal_is_timestamped_by_the_configured_authority(tmp_path: Path, monkeypatch):
+    from ccm.evidence.timestamping import TSA_ROOTS_ENV, TSA_URL_ENV, timestamp_key
+    from tests.unit.evidence.local_tsa import LocalTSA
+
+    settings = Settings.from_env({"CCM_DATA_DIR": str(tmp_path / "var"), "CCM_CONTROLS": str(OKTA_ONLY)})
+    store = EvidenceStore(settings.evidence_uri)
+    control = load_catalog(OKTA_ONLY).get("iam_okta_mfa")
+    run = RunContext(dag_id="ccm_controls", run_id="manual__1", try_number=1, task_id="evaluate")
+    writer = EvidenceWriter(settings, store, _Lake(), ExceptionRegister(()), run)
+    period = Period(datetime(2025, 10, 1, tzinfo=UTC), datetime(2025, 10, 2, tzinfo=UTC))
+    inputs = [{"dataset": "okta.users", "complete": False, "observed_at": None, "manifests": [MANIFEST], "files": []}]
+    writer.write(control, period, "3" * 32, 1, Decision(Status.NOT_TESTED), "inputs incomplete", "e" * 64, inputs,
+                 None, None, None, datetime(2025, 10, 2, 1, 30, tzinfo=UTC))
+    with LocalTSA() as tsa:
+        monkeypatch.setenv(TSA_URL_ENV, tsa.url)
+        digest = writer.finish(gx_ran=False)
+        assert tsa.requests == 1
+    assert digest is not None and store.exists(timestamp_key(digest.digest_seq))
+    report = verify_store(store, env={TSA_ROOTS_ENV: tsa.root_pem.decode()}, require_timestamp=True)
+    assert report.ok and report.anchor.digest_seq == digest.digest_seq, [str(f) for f in report.findings]
