@@ -526,6 +526,9 @@ def _github(name: str) -> Expect:
             case "workflow_runs":
                 rows = sum(1 for r in g.runs if r["repo"] in names and day <= parse(r["created_at"]) < day + DAY)
                 what = f"workflow runs created on {day:%Y-%m-%d}"
+            case "audit_log":
+                rows = len(g.audit_events_between(day, min(day + DAY, moment)))
+                what = f"audit-log events of {day:%Y-%m-%d} (GitHubWorld.audit_events_between)"
             case _:
                 pulls = _github_merged(w, day, moment)
                 if name == "pull_requests":
@@ -590,7 +593,7 @@ EXPECTATIONS: dict[str, Expect] = {
     **{f"github.{name}": _github(name) for name in (
         "organization", "members", "saml_identities", "repositories", "branch_protection", "dependabot_alerts",
         "pull_requests", "pull_request_reviews", "pull_request_commits", "check_runs", "deployments",
-        "workflow_runs")},
+        "workflow_runs", "audit_log")},
 }
 
 

@@ -33,6 +33,7 @@ DOCS = "https://docs.github.com/rest"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FAR = datetime(2999, 1, 1, tzinfo=UTC)
 _REPO = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
+AUDIT_LOG_RETENTION = timedelta(days=180)  # GitHub keeps an organisation's audit log events for 180 days
 
 
 def _node_id(kind: str, number: int) -> str:
@@ -154,6 +155,7 @@ class GitHubStandin(StandinServer):
             ("GET", _REPO + r"/deployments/(?P<deployment_id>\d+)/statuses", self.list_deployment_statuses),
             ("GET", _REPO + r"/actions/runs", self.list_workflow_runs),
             ("GET", _REPO + r"/dependabot/alerts", self.list_dependabot_alerts),
+            ("GET", r"/orgs/(?P<org>[^/]+)/audit-log", self.list_audit_log),
             ("POST", r"/graphql", self.graphql),
         ]
 
@@ -658,6 +660,56 @@ class GitHubStandin(StandinServer):
             query |= {"per_page": per_page, "after": _cursor(page[-1]["number"])}
             headers["Link"] = f'<{request.link_base}{request.path}?{urlencode(query)}>; rel="next"'
         return Response(200, page, headers)
+
+    # organisation audit log ------------------------------------------------------
+    def list_audit_log(self, request: Request) -> Response:
+        """`GET /orgs/{org}/audit-log`: `phrase` (`created:` ranges, `action:`), `include`, `order`
+        (desc by default), `per_page` (max 100) and `after` cursors in `Link`; the last 180 days only."""
+        if self.world is None or request.match["org"] != world.ORG:
+            return self._not_found()
+        moment = self.now()
+        low, high = moment - AUDIT_LOG_RETENTION, moment
+        actions: set[str] | None = None
+        for term in request.query.get("phrase", "").split():
+            qualifier, _, value = term.partition(":")
+            if qualifier == "created":
+                bounds = self._created_range(value)
+                if bounds is None:
+                    return Response(422, self.error_body(422, f"Invalid phrase: {term}"))
+                low, high = max(low, bounds[0]), min(high, bounds[1])
+            elif qualifier == "action":
+                actions = set(value.split(","))
+        order = request.query.get("order", "desc")
+        if order not in {"asc", "desc"} or request.query.get("include", "web") not in {"web", "git", "all"}:
+            return Response(422, self.error_body(422, "Validation Failed"))
+        try:
+            per_page = max(1, min(100, int(request.query.get("per_page", 30))))
+        except ValueError:
+            return Response(422, self.error_body(422, "Invalid per_page"))
+        if "page" in request.query:
+            return Response(400, self.error_body(400, "Pagination using the `page` parameter is not supported. "
+                                                      "Use the `after` and `before` parameters instead."))
+        events = self.world.audit_events_between(low, high + timedelta(seconds=1)) if low <= high else []
+        if request.query.get("include") == "git":
+            events = []  # the world has no git events (clones and pushes)
+        if actions is not None:
+            events = [e for e in events if e["action"] in actions]
+        positions = {e["_document_id"]: n for n, e in enumerate(self.world.audit_events, start=1)}
+        numbered = [(positions[e["_document_id"]], e) for e in events]
+        if order == "desc":
+            numbered.reverse()
+        if request.query.get("after"):
+            after = _uncursor(request.query["after"])
+            if after is None:
+                return Response(400, self.error_body(400, "Invalid cursor"))
+            numbered = [(n, e) for n, e in numbered if (n < after if order == "desc" else n > after)]
+        page, rest = numbered[:per_page], numbered[per_page:]
+        headers = {}
+        if rest:
+            query = {k: v for k, v in request.query.items() if k != "after"}
+            query |= {"per_page": per_page, "after": _cursor(page[-1][0])}
+            headers["Link"] = f'<{request.link_base}{request.path}?{urlencode(query)}>; rel="next"'
+        return Response(200, [e for _n, e in page], headers)
 
     # GraphQL ---------------------------------------------------------------------
     def graphql(self, request: Request) -> Response:

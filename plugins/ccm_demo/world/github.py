@@ -732,6 +732,94 @@ def _interval(pair: list[str | None]) -> tuple[datetime, datetime | None]:
     return parse(pair[0]), parse(pair[1])
 
 
+# the organisation audit log: derived from the same histories the snapshots are read from, so
+# what the log says changed is exactly what the snapshots show (one source of truth)
+_PROTECTION_ACTIONS = {  # setting -> (audit action, field the event carries, rendering of the value)
+    "enforce_admins": ("protected_branch.update_admin_enforced", "admin_enforced", bool),
+    "force_pushes": ("protected_branch.update_allow_force_pushes_enforcement_level",
+                     "allow_force_pushes_enforcement_level", lambda on: "everyone" if on else "off"),
+    "deletions": ("protected_branch.update_allow_deletions_enforcement_level",
+                  "allow_deletions_enforcement_level", lambda on: "everyone" if on else "off"),
+    "reviews": ("protected_branch.update_required_approving_review_count", "required_approving_review_count", int),
+    "dismiss_stale": ("protected_branch.dismiss_stale_reviews", "dismiss_stale_reviews_on_push", bool),
+    "linear_history": ("protected_branch.update_linear_history_requirement_enforcement_level",
+                       "linear_history_requirement_enforcement_level", lambda on: "everyone" if on else "off"),
+    "checks": ("protected_branch.update_required_status_checks_enforcement_level",
+               "required_status_checks_enforcement_level", lambda checks: "everyone" if checks else "off"),
+}
+
+
+def _audit_events(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every audit-log event of the organisation, oldest first, in the API's shape (epoch-ms
+    `created_at` and `@timestamp`, `_document_id`, `actor`, `org`, `repo`, `user`, ...)."""
+    org = doc["org"]
+    members = sorted(doc["members"], key=lambda m: m["id"])
+    owners = [m for m in members if m["admin"]] or members[:1]
+    events: list[tuple[datetime, dict[str, Any]]] = []
+
+    def add(at: str | None, action: str, actor: dict[str, Any] | None, **fields: Any) -> None:
+        if at is None:
+            return
+        moment = parse(at)
+        who = actor or owners[0]
+        events.append((moment, {"action": action, "actor": who["login"], "actor_id": who["id"],
+                                "actor_is_bot": False, "org": org["login"], "org_id": org["id"],
+                                "operation_type": _operation(action), **fields}))
+
+    for start, end in org["two_factor_off"]:
+        add(start, "org.disable_two_factor_requirement", None)
+        add(end, "org.enable_two_factor_requirement", None)
+    for member in members:
+        for start, end in member["memberships"]:
+            user = {"user": member["login"], "user_id": member["id"]}
+            add(start, "org.add_member", None, permission="admin" if member["admin"] else "read", **user)
+            add(end, "org.remove_member", None, **user)
+    for repo in doc["repos"]:
+        where = {"repo": f"{org['login']}/{repo['name']}", "repo_id": repo["id"], "name": repo["default_branch"],
+                 "public_repo": not repo["private"]}
+        before = None
+        for at, settings in repo["protection"]:
+            if before is None and settings is not None:
+                add(at, "protected_branch.create", None, **where)
+            elif before is not None and settings is None:
+                add(at, "protected_branch.destroy", None, **where)
+            elif before is not None and settings is not None:
+                for key, (action, field_name, render) in _PROTECTION_ACTIONS.items():
+                    if before[key] != settings[key]:
+                        add(at, action, None, **where, **{field_name: render(settings[key])})
+            before = settings
+    events.sort(key=lambda pair: (pair[0], pair[1]["action"], pair[1].get("repo", ""), pair[1].get("user", "")))
+    out = []
+    for number, (moment, event) in enumerate(events):
+        millis = int(moment.timestamp() * 1000)
+        out.append({"@timestamp": millis, "created_at": millis,
+                    "_document_id": _document_id(org["id"], number), **event})
+    return out
+
+
+def parse_millis(value: int) -> datetime:
+    from datetime import UTC
+
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+def _operation(action: str) -> str:
+    verb = action.rsplit(".", 1)[1]
+    if verb in {"create", "add_member"}:
+        return "create"
+    if verb in {"destroy", "remove_member"}:
+        return "remove"
+    return "modify"
+
+
+def _document_id(org_id: int, number: int) -> str:
+    """22 URL-safe characters, as GitHub's `_document_id`s are; stable across runs."""
+    import base64
+    import hashlib
+
+    return base64.urlsafe_b64encode(hashlib.sha256(f"{org_id}:{number}".encode()).digest())[:22].decode()
+
+
 class GitHubWorld:
     """The world file with parsed moments and indices: what the API shows at any moment."""
 
@@ -769,10 +857,17 @@ class GitHubWorld:
             grouped[run["repo"]].append(run)
         self._runs_by_repo = {name: ([parse(r["created_at"]) for r in runs], runs) for name, runs in grouped.items()}
         self.alerts = doc["alerts"]
+        self.audit_events = _audit_events(doc)
+        self._audit_times = [parse_millis(e["created_at"]) for e in self.audit_events]
 
     @classmethod
     def load(cls, demo_dir: Path) -> GitHubWorld:
         return cls(read_json(Path(demo_dir) / WORLD_FILE))
+
+    def audit_events_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """The audit-log events with `start <= created_at < end`, oldest first."""
+        return self.audit_events[bisect.bisect_left(self._audit_times, start):
+                                 bisect.bisect_left(self._audit_times, end)]
 
     # organisation and members ----------------------------------------------------
     def two_factor_required(self, moment: datetime) -> bool:

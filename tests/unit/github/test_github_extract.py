@@ -15,6 +15,7 @@ from ccm.errors import SourceError
 from ccm.lake import Lake
 from ccm.manifests import read_manifests
 from ccm.sources import github
+from ccm.sources.extract import Interval
 from ccm.sources.registry import get_dataset
 from ccm_demo.world import github as world
 from ccm_demo.world.common import parse
@@ -195,3 +196,32 @@ def test_the_token_never_reaches_the_lake_or_manifests(settings, github_connecti
     lake = Lake(settings.lake_uri)
     for path in lake.list_files(""):
         assert TOKEN.encode() not in lake.read_bytes(path), path
+
+
+def test_the_audit_log_of_a_day_follows_cursor_pages_oldest_first(settings, github_connection, github_standin,
+                                                                   demo_dir, monkeypatch):
+    """Day 1 of the window: the 2FA requirement is switched off and a production branch loses its
+    protection; the audit log says so, event by event, as the snapshots show it."""
+    monkeypatch.setattr(github.fetchers, "PAGE_SIZE", 1)
+    day_one = Interval(SMALL_DEMO.window_start + timedelta(days=1), SMALL_DEMO.window_start + timedelta(days=2))
+    _at(SMALL_DEMO.observation_time(day_one.end))
+    manifest = run_github(settings, github_connection, "github.audit_log", day_one)
+    gh = _world(demo_dir)
+    expected = gh.audit_events_between(day_one.start, day_one.end)
+    rows = _rows(settings, manifest)
+    assert manifest.status is ExtractStatus.COMPLETE and manifest.pages == len(expected) >= 2
+    assert [r["document_id"] for r in rows] == [e["_document_id"] for e in expected]
+    actions = [r["action"] for r in rows]
+    assert "org.disable_two_factor_requirement" in actions and "protected_branch.destroy" in actions
+    destroyed = next(r for r in rows if r["action"] == "protected_branch.destroy")
+    repo = destroyed["repo"].split("/")[1]
+    assert gh.protection_at(repo, destroyed["created_at"] - timedelta(seconds=1)) is not None
+    assert gh.protection_at(repo, destroyed["created_at"]) is None
+    assert sum("after=" in path for _m, path, _s in github_standin.request_log) == len(expected) - 1
+
+
+def test_an_audit_log_day_github_no_longer_keeps_is_refused_not_empty(settings, github_connection):
+    _at(SMALL_DEMO.window_start + timedelta(days=200))
+    old = Interval(SMALL_DEMO.window_start, SMALL_DEMO.window_start + timedelta(days=1))
+    with pytest.raises(SourceError, match="GitHub keeps 180 days"):
+        run_github(settings, github_connection, "github.audit_log", old)

@@ -1,6 +1,6 @@
 """GitHub: organisation settings and members, SAML identities, repositories, branch protection,
-merged pull requests with their reviews, commits and check runs, deployments, workflow runs
-and Dependabot alerts.
+merged pull requests with their reviews, commits and check runs, deployments, workflow runs,
+Dependabot alerts and the organisation audit log.
 
 REST v3 (`Authorization: Bearer <token>`, `X-GitHub-Api-Version: 2022-11-28`): lists page
 with `Link: rel="next"` (page numbers; Dependabot alerts use `after` cursors), rate limits
@@ -19,6 +19,9 @@ Events or snapshots, and why:
   extract over [start, end) holds everything about the pull requests merged in it (what
   happened before a merge cannot change after it). Deployments and workflow runs are
   keyed by `created_at` (ref, sha and creator never change; statuses are as observed).
+  The audit log's web events are keyed by their `created_at` (epoch milliseconds), read
+  oldest first with `after` cursors; GitHub keeps them 180 days, so an older interval is
+  refused rather than extracted empty.
   An event extract lists pull requests by `updated_at` descending and stops at the first
   page older than the interval: a merge always updates the pull request, so nothing
   merged in the interval can be further down the list.

@@ -1,6 +1,6 @@
 """GitHub's datasets: organisation, members, SAML identities, repositories, branch protection,
 Dependabot alerts, merged pull requests with their reviews, commits and check runs,
-deployments, workflow runs.
+deployments, workflow runs, and the organisation audit log.
 """
 
 from __future__ import annotations
@@ -252,5 +252,29 @@ WORKFLOW_RUNS = Dataset(
     ),
 )
 
+AUDIT_LOG = Dataset(
+    source=SOURCE, name="audit_log", kind=DatasetKind.EVENT, time_column="created_at",
+    description="The organisation audit log's web events created in the interval (GET /orgs/{org}/audit-log): "
+                "who changed the 2FA requirement, membership, branch protection and other settings, and when. "
+                "Git events (clones, pushes) are left out: GitHub keeps them 7 days, the rest 180, and an "
+                "interval older than that is refused, never extracted empty. Needs an organisation owner's "
+                "token with read:audit_log.",
+    key_columns=("document_id",),
+    columns=(
+        Column("document_id", "_document_id", required=True),
+        Column("action", "action", required=True),
+        Column("created_at", "created_at", T.TIMESTAMP, required=True),
+        Column("operation_type", "operation_type"),
+        Column("actor", "actor"),
+        Column("actor_id", "actor_id", T.INT),
+        Column("actor_is_bot", "actor_is_bot", T.BOOL),
+        Column("org", "org"),
+        Column("repo", "repo"),
+        Column("user", "user"),
+        Column("name", "name"),
+        Column("business", "business"),
+    ),
+)
+
 DATASETS = (ORGANIZATION, MEMBERS, SAML_IDENTITIES, REPOSITORIES, BRANCH_PROTECTION, DEPENDABOT_ALERTS,
-            PULL_REQUESTS, PULL_REQUEST_REVIEWS, PULL_REQUEST_COMMITS, CHECK_RUNS, DEPLOYMENTS, WORKFLOW_RUNS)
+            PULL_REQUESTS, PULL_REQUEST_REVIEWS, PULL_REQUEST_COMMITS, CHECK_RUNS, DEPLOYMENTS, WORKFLOW_RUNS, AUDIT_LOG)

@@ -9,11 +9,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from ccm import clock
 from ccm.datasets import parse_timestamp
 from ccm.errors import SourceError
 from ccm.sources.extract import Fetcher, FetchLog, Interval
 from ccm.sources.github.client import GitHubSession
 from ccm.sources.github.datasets import (
+    AUDIT_LOG,
     BRANCH_PROTECTION,
     CHECK_RUNS,
     DEPENDABOT_ALERTS,
@@ -35,6 +37,7 @@ PAGE_SIZE = 100  # full listings: as few requests as possible
 RECENT_PAGE_SIZE = 30
 MAX_PULL_COMMITS = 250  # the pull request commits API lists at most 250 commits
 MAX_RUNS_PER_QUERY = 1000  # a filtered workflow-runs query returns at most 1,000 runs
+AUDIT_LOG_RETENTION = timedelta(days=180)  # web events; git events are kept 7 days and not read
 SAML_QUERY = """
 query($login: String!, $first: Int!, $after: String) {
   organization(login: $login) {
@@ -364,10 +367,38 @@ def fetch_workflow_runs(session: GitHubSession) -> Fetcher:
     return fetch
 
 
+def fetch_audit_log(session: GitHubSession) -> Fetcher:
+    """The interval's audit-log web events, oldest first: `created:` in whole seconds ([start, end - 1s]
+    is [start, end)), `after` cursors in `Link`. An interval GitHub no longer keeps is an error: an
+    empty answer there would look like a day in which nothing changed."""
+
+    def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
+        kept_from = clock.now() - AUDIT_LOG_RETENTION
+        if interval.start < kept_from:
+            raise SourceError(SOURCE, f"the audit log for {interval.start:%Y-%m-%d} is gone: GitHub keeps "
+                                      f"{AUDIT_LOG_RETENTION.days} days (from {kept_from:%Y-%m-%d %H:%M} UTC)")
+        start = interval.start.replace(microsecond=0)
+        last = (interval.end - timedelta(microseconds=1)).replace(microsecond=0)
+        path = f"/orgs/{session.org}/audit-log"
+        where = f"GET {path}"
+        params = {"phrase": f"created:{start:%Y-%m-%dT%H:%M:%SZ}..{last:%Y-%m-%dT%H:%M:%SZ}", "include": "web",
+                  "order": "asc", "per_page": PAGE_SIZE}
+        for page in _list(session, fetch_log, path, params):
+            for event in page:
+                created = _time(event, "created_at", where)
+                if not interval.start <= created < interval.end:
+                    raise SourceError(SOURCE, f"{where}: event {event.get('_document_id')} created at "
+                                              f"{created.isoformat()} is outside the interval asked for")
+                yield event
+
+    return fetch
+
+
 FETCHERS = {
     ORGANIZATION.name: fetch_organization, MEMBERS.name: fetch_members, SAML_IDENTITIES.name: fetch_saml_identities,
     REPOSITORIES.name: fetch_repositories, BRANCH_PROTECTION.name: fetch_branch_protection,
     DEPENDABOT_ALERTS.name: fetch_dependabot_alerts, PULL_REQUESTS.name: fetch_pull_requests,
     PULL_REQUEST_REVIEWS.name: fetch_pull_request_reviews, PULL_REQUEST_COMMITS.name: fetch_pull_request_commits,
     CHECK_RUNS.name: fetch_check_runs, DEPLOYMENTS.name: fetch_deployments, WORKFLOW_RUNS.name: fetch_workflow_runs,
+    AUDIT_LOG.name: fetch_audit_log,
 }
