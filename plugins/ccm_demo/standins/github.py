@@ -641,6 +641,11 @@ class GitHubStandin(StandinServer):
                 alerts = [a for a in alerts if (a[key] if key else a["security_advisory"]["severity"]) in allowed]
         descending = request.query.get("direction", "desc") == "desc"
         alerts.sort(key=lambda a: a["number"], reverse=descending)
+        return self._cursor_pages([(a["number"], a) for a in alerts], request, descending)
+
+    def _cursor_pages(self, numbered: list[tuple[int, Any]], request: Request, descending: bool) -> Response:
+        """GitHub's cursor pagination (?per_page=&after=, `page` refused): `numbered` holds (number,
+        body) in the order served, and a cursor names the last number a page held."""
         try:
             per_page = max(1, min(100, int(request.query.get("per_page", 30))))
         except ValueError:
@@ -652,14 +657,14 @@ class GitHubStandin(StandinServer):
             after = _uncursor(request.query["after"])
             if after is None:
                 return Response(400, self.error_body(400, "Invalid cursor"))
-            alerts = [a for a in alerts if (a["number"] < after if descending else a["number"] > after)]
-        page, rest = alerts[:per_page], alerts[per_page:]
+            numbered = [(n, body) for n, body in numbered if (n < after if descending else n > after)]
+        page, rest = numbered[:per_page], numbered[per_page:]
         headers = {}
         if rest:
             query = {k: v for k, v in request.query.items() if k != "after"}
-            query |= {"per_page": per_page, "after": _cursor(page[-1]["number"])}
+            query |= {"per_page": per_page, "after": _cursor(page[-1][0])}
             headers["Link"] = f'<{request.link_base}{request.path}?{urlencode(query)}>; rel="next"'
-        return Response(200, page, headers)
+        return Response(200, [body for _n, body in page], headers)
 
     # organisation audit log ------------------------------------------------------
     def list_audit_log(self, request: Request) -> Response:
@@ -682,13 +687,6 @@ class GitHubStandin(StandinServer):
         order = request.query.get("order", "desc")
         if order not in {"asc", "desc"} or request.query.get("include", "web") not in {"web", "git", "all"}:
             return Response(422, self.error_body(422, "Validation Failed"))
-        try:
-            per_page = max(1, min(100, int(request.query.get("per_page", 30))))
-        except ValueError:
-            return Response(422, self.error_body(422, "Invalid per_page"))
-        if "page" in request.query:
-            return Response(400, self.error_body(400, "Pagination using the `page` parameter is not supported. "
-                                                      "Use the `after` and `before` parameters instead."))
         events = self.world.audit_events_between(low, high + timedelta(seconds=1)) if low <= high else []
         if request.query.get("include") == "git":
             events = []  # the world has no git events (clones and pushes)
@@ -698,18 +696,7 @@ class GitHubStandin(StandinServer):
         numbered = [(positions[e["_document_id"]], e) for e in events]
         if order == "desc":
             numbered.reverse()
-        if request.query.get("after"):
-            after = _uncursor(request.query["after"])
-            if after is None:
-                return Response(400, self.error_body(400, "Invalid cursor"))
-            numbered = [(n, e) for n, e in numbered if (n < after if order == "desc" else n > after)]
-        page, rest = numbered[:per_page], numbered[per_page:]
-        headers = {}
-        if rest:
-            query = {k: v for k, v in request.query.items() if k != "after"}
-            query |= {"per_page": per_page, "after": _cursor(page[-1][0])}
-            headers["Link"] = f'<{request.link_base}{request.path}?{urlencode(query)}>; rel="next"'
-        return Response(200, [e for _n, e in page], headers)
+        return self._cursor_pages(numbered, request, order == "desc")
 
     # GraphQL ---------------------------------------------------------------------
     def graphql(self, request: Request) -> Response:
