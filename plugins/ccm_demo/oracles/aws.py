@@ -80,15 +80,23 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _grants_everything(statement: dict[str, Any]) -> bool:
+    """An Allow whose actions and resources are both unbounded: "*" (or "*:*"), or a
+    NotAction / NotResource that excludes something short of everything."""
+    if statement.get("Effect") != "Allow":
+        return False
+    excluded_actions = set(_as_list(statement.get("NotAction")))
+    excluded_resources = set(_as_list(statement.get("NotResource")))
+    every_action = bool(FULL_ADMIN_ACTIONS & set(_as_list(statement.get("Action")))) or (
+        bool(excluded_actions) and not FULL_ADMIN_ACTIONS & excluded_actions)
+    every_resource = "*" in _as_list(statement.get("Resource")) or (
+        bool(excluded_resources) and "*" not in excluded_resources)
+    return every_action and every_resource
+
+
 def no_wildcard_policies(world: AwsWorld, at: datetime, period: Period) -> list[str]:
-    failing = []
-    for policy, state in world.existing(aws.POLICY, at):
-        for statement in _as_list(state["document"].get("Statement")):
-            if (statement.get("Effect") == "Allow" and FULL_ADMIN_ACTIONS & set(_as_list(statement.get("Action")))
-                    and "*" in _as_list(statement.get("Resource"))):
-                failing.append(aws.entity_of(policy))
-                break
-    return failing
+    return [aws.entity_of(policy) for policy, state in world.existing(aws.POLICY, at)
+            if any(_grants_everything(s) for s in _as_list(state["document"].get("Statement")))]
 
 
 def _opens_admin_port(rule: list[Any]) -> bool:
