@@ -16,6 +16,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
+from ccm_demo.standins.aws_moto import GROUP_ID_TAG
 from ccm_demo.world import aws as world
 from ccm_demo.world.aws import AwsWorld
 
@@ -281,8 +282,10 @@ class Reconciler:
             return
         if have is None:
             vpcs = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
-            created = ec2.create_security_group(GroupName=resource["name"], Description=resource["static"]["description"],
-                                                VpcId=vpcs[0]["VpcId"])
+            created = ec2.create_security_group(
+                GroupName=resource["name"], Description=resource["static"]["description"], VpcId=vpcs[0]["VpcId"],
+                TagSpecifications=[{"ResourceType": "security-group", "Tags": [
+                    {"Key": GROUP_ID_TAG, "Value": resource["static"]["group_id"]}]}])
             self.group_ids[resource["key"]] = created["GroupId"]
         group_id = self.group_ids[resource["key"]]
         old = {tuple(rule) for rule in (have or {}).get("ingress", [])}
