@@ -5,8 +5,6 @@
 -- those listed) with the other element unbounded (docs/adr/0023). A NotAction or
 -- NotResource that itself lists "*" excludes everything and grants nothing. The limits
 -- (none of either) live in the GX suite.
-with the number of statements in its default version that Allow every action ("*" or
--- "*:*") on every resource ("*"). The limit (none) lives in the GX suite.
 with
 
 policies as (
