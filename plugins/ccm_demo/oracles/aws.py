@@ -136,6 +136,11 @@ def encryption_at_rest(world: AwsWorld, at: datetime, period: Period) -> list[st
     return failing
 
 
+def s3_versioning(world: AwsWorld, at: datetime, period: Period) -> list[str]:
+    return [aws.entity_of(bucket) for bucket, state in world.existing(aws.BUCKET, at)
+            if state["versioning"] != "Enabled"]
+
+
 def kms_rotation(world: AwsWorld, at: datetime, period: Period) -> list[str]:
     return [aws.entity_of(key) for key, state in world.existing(aws.KMS_KEY, at) if not state["rotation"]]
 
@@ -188,6 +193,7 @@ ORACLES = {key: Oracle(Frequency.DAILY, _observed(judge)) for key, judge in {
     "inf_sg_admin_ports": sg_admin_ports,
     "inf_s3_public_access_block": s3_public_access_block,
     "inf_encryption_at_rest": encryption_at_rest,
+    "inf_s3_versioning": s3_versioning,
     "inf_kms_rotation": kms_rotation,
     "mon_guardduty_enabled": guardduty_enabled,
     "mon_cloudtrail_trail_logging": cloudtrail_logging,

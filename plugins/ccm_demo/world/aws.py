@@ -566,10 +566,10 @@ def _buckets(seed: int, accounts: dict[str, aws_org.Account], born: datetime) ->
         ("kestrel-prod-app-data", "prod", "us-east-1", "confidential", "aws:kms", "Enabled"),
         ("kestrel-prod-customer-exports", "prod", "us-east-1", "confidential", "aws:kms", "Enabled"),
         ("kestrel-prod-artifacts", "prod", "us-east-1", "internal", "AES256", "Enabled"),
-        ("kestrel-prod-analytics", "prod", "us-east-1", "internal", "AES256", "Suspended"),
+        ("kestrel-prod-analytics", "prod", "us-east-1", "internal", "AES256", "Enabled"),
         ("kestrel-prod-eu-app-data", "prod", "eu-west-1", "confidential", "aws:kms", "Enabled"),
         ("kestrel-staging-app-data", "staging", "us-east-1", "internal", "AES256", "Enabled"),
-        ("kestrel-staging-artifacts", "staging", "us-east-1", "internal", "AES256", None),
+        ("kestrel-staging-artifacts", "staging", "us-east-1", "internal", "AES256", "Enabled"),
         (log_archive, "security", aws_org.HOME_REGION, "confidential", "aws:kms", "Enabled"),
         ("kestrel-security-findings", "security", "us-east-1", "confidential", "aws:kms", "Enabled"),
     ]
@@ -924,6 +924,13 @@ def _seed(spec: DemoSpec, accounts: dict[str, aws_org.Account], resources: list[
     for number, (name, region, changes) in enumerate(plan):
         seeder.change("avl_rds_resilience", seeder.by_key[f"{prod}/{region}/rds/{name}"], spans, number, changes,
                       "Instance resized; Multi-AZ and retention restored after the maintenance window")
+
+    # inf_s3_versioning: versioning suspended (S3 cannot turn it off once enabled)
+    spans = episode_spans(spec, 13)
+    plan = ["kestrel-prod-analytics", "kestrel-staging-artifacts", "kestrel-prod-artifacts", "kestrel-security-findings"]
+    for number, name in enumerate(plan):
+        seeder.change("inf_s3_versioning", seeder.by_key[f"s3/{name}"], spans, number, {"versioning": "Suspended"},
+                      "Versioning suspended for a bulk re-import to cap storage cost; re-enabling tracked")
     return seeder.episodes
 
 
