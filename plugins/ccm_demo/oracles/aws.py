@@ -141,6 +141,10 @@ def s3_versioning(world: AwsWorld, at: datetime, period: Period) -> list[str]:
             if state["versioning"] != "Enabled"]
 
 
+def rds_not_public(world: AwsWorld, at: datetime, period: Period) -> list[str]:
+    return [aws.entity_of(rds) for rds, state in world.existing(aws.RDS, at) if state["public"]]
+
+
 def kms_rotation(world: AwsWorld, at: datetime, period: Period) -> list[str]:
     return [aws.entity_of(key) for key, state in world.existing(aws.KMS_KEY, at) if not state["rotation"]]
 
@@ -194,6 +198,7 @@ ORACLES = {key: Oracle(Frequency.DAILY, _observed(judge)) for key, judge in {
     "inf_s3_public_access_block": s3_public_access_block,
     "inf_encryption_at_rest": encryption_at_rest,
     "inf_s3_versioning": s3_versioning,
+    "inf_rds_not_public": rds_not_public,
     "inf_kms_rotation": kms_rotation,
     "mon_guardduty_enabled": guardduty_enabled,
     "mon_cloudtrail_trail_logging": cloudtrail_logging,

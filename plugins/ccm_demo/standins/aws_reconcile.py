@@ -313,12 +313,16 @@ class Reconciler:
                 DBInstanceIdentifier=identifier, DBInstanceClass=resource["static"]["instance_class"],
                 Engine=resource["static"]["engine"], AllocatedStorage=100, MasterUsername="app",
                 MasterUserPassword=RDS_MASTER_PASSWORD, StorageEncrypted=want["encrypted"],
-                BackupRetentionPeriod=want["backup_retention"], MultiAZ=want["multi_az"], Tags=tags,
+                BackupRetentionPeriod=want["backup_retention"], MultiAZ=want["multi_az"],
+                PubliclyAccessible=want["public"], Tags=tags,
             )
             return
         if (have["backup_retention"], have["multi_az"]) != (want["backup_retention"], want["multi_az"]):
             rds.modify_db_instance(DBInstanceIdentifier=identifier, BackupRetentionPeriod=want["backup_retention"],
                                    MultiAZ=want["multi_az"], ApplyImmediately=True)
+        if have["public"] != want["public"]:
+            rds.modify_db_instance(DBInstanceIdentifier=identifier, PubliclyAccessible=want["public"],
+                                   ApplyImmediately=True)
         if have["tags"] != want["tags"]:
             arn = world.entity_of(resource)
             stale = [k for k in have["tags"] if k not in want["tags"]]

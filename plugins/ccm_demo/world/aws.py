@@ -664,7 +664,7 @@ def _infrastructure(spec: DemoSpec, accounts: dict[str, aws_org.Account]) -> lis
         resources.append(_resource(RDS, f"{acct}/{region}/rds/{identifier}", acct, region, identifier,
                                    born + timedelta(days=rng.randint(0, 300)),
                                    {"encrypted": True, "backup_retention": retention, "multi_az": multi_az,
-                                    "tags": tags}, engine=engine, instance_class="db.r6g.large"))
+                                    "public": False, "tags": tags}, engine=engine, instance_class="db.r6g.large"))
     for alias, account_name, region, description in KMS_KEYS:
         acct = accounts[account_name].account_id
         resources.append(_resource(KMS_KEY, f"{acct}/{region}/kms/{alias}", acct, region, alias,
@@ -864,7 +864,7 @@ def _seed(spec: DemoSpec, accounts: dict[str, aws_org.Account], resources: list[
             account_id = staging if number == 1 else prod
             name = "reports-restore" if number == 1 else "orders-db-restore"
             rds = _resource(RDS, f"{account_id}/us-east-1/rds/{name}", account_id, "us-east-1", name, start,
-                            {"encrypted": False, "backup_retention": 1, "multi_az": False,
+                            {"encrypted": False, "backup_retention": 1, "multi_az": False, "public": False,
                              "tags": {"env": "restore-test"}}, engine="postgres", instance_class="db.t3.medium")
             _set(rds, end, None)
             resources.append(rds)
@@ -931,6 +931,14 @@ def _seed(spec: DemoSpec, accounts: dict[str, aws_org.Account], resources: list[
     for number, name in enumerate(plan):
         seeder.change("inf_s3_versioning", seeder.by_key[f"s3/{name}"], spans, number, {"versioning": "Suspended"},
                       "Versioning suspended for a bulk re-import to cap storage cost; re-enabling tracked")
+
+    # inf_rds_not_public: an instance made publicly accessible for a vendor's migration tool
+    spans = episode_spans(spec, 14)
+    plan = [(staging, "us-east-1", "staging-db"), (prod, "us-east-1", "ledger-db"),
+            (prod, "eu-west-1", "eu-orders-db"), (prod, "us-east-1", "billing-db")]
+    for number, (account_id, region, name) in enumerate(plan):
+        seeder.change("inf_rds_not_public", seeder.by_key[f"{account_id}/{region}/rds/{name}"], spans, number,
+                      {"public": True}, "Made public for a vendor's migration tool; private endpoint restored after")
     return seeder.episodes
 
 

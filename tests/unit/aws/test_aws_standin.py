@@ -59,7 +59,8 @@ def _moto_state(standin) -> dict[str, Any]:
                 state[f"{acct}/{region}/ec2/security-group/{group['GroupName']}"] = (group["GroupId"], rules)
             for instance in reconciler.client(acct, "rds", region).describe_db_instances()["DBInstances"]:
                 state[f"{acct}/{region}/rds/{instance['DBInstanceIdentifier']}"] = (
-                    instance["StorageEncrypted"], instance["BackupRetentionPeriod"], instance["MultiAZ"])
+                    instance["StorageEncrypted"], instance["BackupRetentionPeriod"], instance["MultiAZ"],
+                    instance["PubliclyAccessible"])
             kms = reconciler.client(acct, "kms", region)
             for alias in kms.list_aliases()["Aliases"]:
                 if not alias["AliasName"].startswith("alias/aws/") and alias.get("TargetKeyId"):
@@ -107,7 +108,8 @@ def _world_state(aws_world: world.AwsWorld, moment, log_archive: str) -> dict[st
         state[group["key"]] = (group["static"]["group_id"],  # the world's id, which the stand-in gives the group
                                sorted(f"{p} {f}-{t} {[c]}" for p, f, t, c in group_state["ingress"]))
     for rds, rds_state in aws_world.existing(world.RDS, moment):
-        state[rds["key"]] = (rds_state["encrypted"], rds_state["backup_retention"], rds_state["multi_az"])
+        state[rds["key"]] = (rds_state["encrypted"], rds_state["backup_retention"], rds_state["multi_az"],
+                             rds_state["public"])
     for key, key_state in aws_world.existing(world.KMS_KEY, moment):
         state[key["key"]] = key_state["rotation"]
     for detector in aws_world.resources(world.DETECTOR):
