@@ -145,6 +145,11 @@ def rds_not_public(world: AwsWorld, at: datetime, period: Period) -> list[str]:
     return [aws.entity_of(rds) for rds, state in world.existing(aws.RDS, at) if state["public"]]
 
 
+def rds_deletion_protection(world: AwsWorld, at: datetime, period: Period) -> list[str]:
+    return [aws.entity_of(rds) for rds, state in world.existing(aws.RDS, at)
+            if state["tags"].get("env") == "prod" and not state["deletion_protection"]]
+
+
 def kms_rotation(world: AwsWorld, at: datetime, period: Period) -> list[str]:
     return [aws.entity_of(key) for key, state in world.existing(aws.KMS_KEY, at) if not state["rotation"]]
 
@@ -204,4 +209,5 @@ ORACLES = {key: Oracle(Frequency.DAILY, _observed(judge)) for key, judge in {
     "mon_cloudtrail_trail_logging": cloudtrail_logging,
     "avl_backup_daily": backup_daily,
     "avl_rds_resilience": rds_resilience,
+    "avl_rds_deletion_protection": rds_deletion_protection,
 }.items()}

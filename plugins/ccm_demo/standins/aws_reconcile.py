@@ -302,6 +302,9 @@ class Reconciler:
         identifier = resource["name"]
         if want is None or (have is not None and have["encrypted"] != want["encrypted"]):
             # storage encryption cannot be changed in place: the instance is replaced
+            if have is not None and have["deletion_protection"]:  # RDS refuses to delete it otherwise
+                rds.modify_db_instance(DBInstanceIdentifier=identifier, DeletionProtection=False,
+                                       ApplyImmediately=True)
             rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True,
                                    DeleteAutomatedBackups=True)
             if want is None:
@@ -314,15 +317,15 @@ class Reconciler:
                 Engine=resource["static"]["engine"], AllocatedStorage=100, MasterUsername="app",
                 MasterUserPassword=RDS_MASTER_PASSWORD, StorageEncrypted=want["encrypted"],
                 BackupRetentionPeriod=want["backup_retention"], MultiAZ=want["multi_az"],
-                PubliclyAccessible=want["public"], Tags=tags,
+                PubliclyAccessible=want["public"], DeletionProtection=want["deletion_protection"], Tags=tags,
             )
             return
         if (have["backup_retention"], have["multi_az"]) != (want["backup_retention"], want["multi_az"]):
             rds.modify_db_instance(DBInstanceIdentifier=identifier, BackupRetentionPeriod=want["backup_retention"],
                                    MultiAZ=want["multi_az"], ApplyImmediately=True)
-        if have["public"] != want["public"]:
+        if (have["public"], have["deletion_protection"]) != (want["public"], want["deletion_protection"]):
             rds.modify_db_instance(DBInstanceIdentifier=identifier, PubliclyAccessible=want["public"],
-                                   ApplyImmediately=True)
+                                   DeletionProtection=want["deletion_protection"], ApplyImmediately=True)
         if have["tags"] != want["tags"]:
             arn = world.entity_of(resource)
             stale = [k for k in have["tags"] if k not in want["tags"]]

@@ -664,7 +664,7 @@ def _infrastructure(spec: DemoSpec, accounts: dict[str, aws_org.Account]) -> lis
         resources.append(_resource(RDS, f"{acct}/{region}/rds/{identifier}", acct, region, identifier,
                                    born + timedelta(days=rng.randint(0, 300)),
                                    {"encrypted": True, "backup_retention": retention, "multi_az": multi_az,
-                                    "public": False, "tags": tags}, engine=engine, instance_class="db.r6g.large"))
+                                    "public": False, "deletion_protection": env == "prod", "tags": tags}, engine=engine, instance_class="db.r6g.large"))
     for alias, account_name, region, description in KMS_KEYS:
         acct = accounts[account_name].account_id
         resources.append(_resource(KMS_KEY, f"{acct}/{region}/kms/{alias}", acct, region, alias,
@@ -865,6 +865,7 @@ def _seed(spec: DemoSpec, accounts: dict[str, aws_org.Account], resources: list[
             name = "reports-restore" if number == 1 else "orders-db-restore"
             rds = _resource(RDS, f"{account_id}/us-east-1/rds/{name}", account_id, "us-east-1", name, start,
                             {"encrypted": False, "backup_retention": 1, "multi_az": False, "public": False,
+                             "deletion_protection": False,
                              "tags": {"env": "restore-test"}}, engine="postgres", instance_class="db.t3.medium")
             _set(rds, end, None)
             resources.append(rds)
@@ -939,6 +940,14 @@ def _seed(spec: DemoSpec, accounts: dict[str, aws_org.Account], resources: list[
     for number, (account_id, region, name) in enumerate(plan):
         seeder.change("inf_rds_not_public", seeder.by_key[f"{account_id}/{region}/rds/{name}"], spans, number,
                       {"public": True}, "Made public for a vendor's migration tool; private endpoint restored after")
+
+    # avl_rds_deletion_protection: protection lifted on production instances for maintenance
+    spans = episode_spans(spec, 15)
+    plan = [("us-east-1", "billing-db"), ("us-east-1", "orders-db"), ("eu-west-1", "eu-orders-db"),
+            ("us-east-1", "ledger-db")]
+    for number, (region, name) in enumerate(plan):
+        seeder.change("avl_rds_deletion_protection", seeder.by_key[f"{prod}/{region}/rds/{name}"], spans, number,
+                      {"deletion_protection": False}, "Protection lifted for an engine upgrade; re-enable tracked")
     return seeder.episodes
 
 

@@ -60,7 +60,7 @@ def _moto_state(standin) -> dict[str, Any]:
             for instance in reconciler.client(acct, "rds", region).describe_db_instances()["DBInstances"]:
                 state[f"{acct}/{region}/rds/{instance['DBInstanceIdentifier']}"] = (
                     instance["StorageEncrypted"], instance["BackupRetentionPeriod"], instance["MultiAZ"],
-                    instance["PubliclyAccessible"])
+                    instance["PubliclyAccessible"], instance["DeletionProtection"])
             kms = reconciler.client(acct, "kms", region)
             for alias in kms.list_aliases()["Aliases"]:
                 if not alias["AliasName"].startswith("alias/aws/") and alias.get("TargetKeyId"):
@@ -109,7 +109,7 @@ def _world_state(aws_world: world.AwsWorld, moment, log_archive: str) -> dict[st
                                sorted(f"{p} {f}-{t} {[c]}" for p, f, t, c in group_state["ingress"]))
     for rds, rds_state in aws_world.existing(world.RDS, moment):
         state[rds["key"]] = (rds_state["encrypted"], rds_state["backup_retention"], rds_state["multi_az"],
-                             rds_state["public"])
+                             rds_state["public"], rds_state["deletion_protection"])
     for key, key_state in aws_world.existing(world.KMS_KEY, moment):
         state[key["key"]] = key_state["rotation"]
     for detector in aws_world.resources(world.DETECTOR):
