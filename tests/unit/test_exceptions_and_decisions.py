@@ -60,3 +60,15 @@ def test_the_committed_exceptions_file_is_valid():
     from ccm.config import Settings
 
     assert load_exceptions(Settings.from_env().project_dir / "include" / "exceptions.yml").exceptions == ()
+
+
+def test_an_exception_for_one_default_group_does_not_cover_the_other_vpcs():
+    """Two VPCs in one region each have a group named default; the population names them
+    by ARN (dbt unit test same_name_in_two_vpcs_is_two_groups), so approving one leaves
+    the other failing."""
+    first = "arn:aws:ec2:us-east-1:111122223333:security-group/sg-0aaaaaaaaaaaaaaa1"
+    second = "arn:aws:ec2:us-east-1:111122223333:security-group/sg-0bbbbbbbbbbbbbbb2"
+    register = ExceptionRegister((exception(first, date(2025, 10, 1), date(2025, 10, 31)),))
+    assert decide(CONTROL, day(4), (first,), register).status is Status.EXCEPTED
+    both = decide(CONTROL, day(4), (first, second), register)
+    assert both.status is Status.FAIL and both.excepted == (first,)

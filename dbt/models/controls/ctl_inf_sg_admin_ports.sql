@@ -2,8 +2,10 @@
 -- period, with the number of its ingress rules that open an administration port (SSH 22,
 -- RDP 3389; "all traffic" rules included) to the whole internet, i.e. from a range with
 -- prefix length 0 (0.0.0.0/0, ::/0, or a non-canonical form such as 208.236.235.254/0).
--- Groups are named account/region/group name (EC2 assigns the ids). The limit (none) lives
--- in the GX suite ctl_inf_sg_admin_ports.
+-- A group is identified by its ARN (account, region, group id): names are unique only
+-- within a VPC (every VPC has a "default"), so a name would give two groups one row and
+-- let an exception for one cover the other; group_name and vpc_id are shown beside it.
+-- The limit (none) lives in the GX suite ctl_inf_sg_admin_ports.
 {% set admin_ports = [22, 3389] %}
 with
 
@@ -41,7 +43,8 @@ open_rules as (
 select
     groups.period_start,
     groups.period_end,
-    groups.account_id || '/' || groups.region || '/' || groups.group_name as entity_id,
+    'arn:aws:ec2:' || groups.region || ':' || groups.account_id || ':security-group/' || groups.group_id
+        as entity_id,
     groups.account_id,
     groups.region,
     groups.group_id,

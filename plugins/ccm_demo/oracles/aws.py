@@ -80,15 +80,23 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _grants_everything(statement: dict[str, Any]) -> bool:
+    """An Allow whose actions and resources are both unbounded: "*" (or "*:*"), or a
+    NotAction / NotResource that excludes something short of everything."""
+    if statement.get("Effect") != "Allow":
+        return False
+    excluded_actions = set(_as_list(statement.get("NotAction")))
+    excluded_resources = set(_as_list(statement.get("NotResource")))
+    every_action = bool(FULL_ADMIN_ACTIONS & set(_as_list(statement.get("Action")))) or (
+        bool(excluded_actions) and not FULL_ADMIN_ACTIONS & excluded_actions)
+    every_resource = "*" in _as_list(statement.get("Resource")) or (
+        bool(excluded_resources) and "*" not in excluded_resources)
+    return every_action and every_resource
+
+
 def no_wildcard_policies(world: AwsWorld, at: datetime, period: Period) -> list[str]:
-    failing = []
-    for policy, state in world.existing(aws.POLICY, at):
-        for statement in _as_list(state["document"].get("Statement")):
-            if (statement.get("Effect") == "Allow" and FULL_ADMIN_ACTIONS & set(_as_list(statement.get("Action")))
-                    and "*" in _as_list(statement.get("Resource"))):
-                failing.append(aws.entity_of(policy))
-                break
-    return failing
+    return [aws.entity_of(policy) for policy, state in world.existing(aws.POLICY, at)
+            if any(_grants_everything(s) for s in _as_list(state["document"].get("Statement")))]
 
 
 def _opens_admin_port(rule: list[Any]) -> bool:
@@ -126,6 +134,20 @@ def encryption_at_rest(world: AwsWorld, at: datetime, period: Period) -> list[st
             failing.append(aws.entity_of(bucket))
     failing += [aws.entity_of(rds) for rds, state in world.existing(aws.RDS, at) if not state["encrypted"]]
     return failing
+
+
+def s3_versioning(world: AwsWorld, at: datetime, period: Period) -> list[str]:
+    return [aws.entity_of(bucket) for bucket, state in world.existing(aws.BUCKET, at)
+            if state["versioning"] != "Enabled"]
+
+
+def rds_not_public(world: AwsWorld, at: datetime, period: Period) -> list[str]:
+    return [aws.entity_of(rds) for rds, state in world.existing(aws.RDS, at) if state["public"]]
+
+
+def rds_deletion_protection(world: AwsWorld, at: datetime, period: Period) -> list[str]:
+    return [aws.entity_of(rds) for rds, state in world.existing(aws.RDS, at)
+            if state["tags"].get("env") == "prod" and not state["deletion_protection"]]
 
 
 def kms_rotation(world: AwsWorld, at: datetime, period: Period) -> list[str]:
@@ -180,9 +202,12 @@ ORACLES = {key: Oracle(Frequency.DAILY, _observed(judge)) for key, judge in {
     "inf_sg_admin_ports": sg_admin_ports,
     "inf_s3_public_access_block": s3_public_access_block,
     "inf_encryption_at_rest": encryption_at_rest,
+    "inf_s3_versioning": s3_versioning,
+    "inf_rds_not_public": rds_not_public,
     "inf_kms_rotation": kms_rotation,
     "mon_guardduty_enabled": guardduty_enabled,
     "mon_cloudtrail_trail_logging": cloudtrail_logging,
     "avl_backup_daily": backup_daily,
     "avl_rds_resilience": rds_resilience,
+    "avl_rds_deletion_protection": rds_deletion_protection,
 }.items()}

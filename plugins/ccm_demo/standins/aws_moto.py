@@ -16,6 +16,13 @@ long the demo has run. Neither changes an answer.
   delimiter, so order, MaxKeys, ContinuationToken, StartAfter and
   Delimiter/CommonPrefixes are moto's own (tests/unit/aws/test_aws_moto.py compares).
 
+A third patch is the demo's, not a cost: EC2 assigns security group ids, but the world
+names its groups by id (names repeat across VPCs) and the answer key and the exceptions
+must know them beforehand. `CreateSecurityGroup` with the tag `GROUP_ID_TAG` (moto's
+"custom id" idea, which moto offers for other resources but not security groups) creates
+the group with that id; the tag itself is not kept, so DescribeSecurityGroups shows what
+EC2 would.
+
 moto is imported only when the patches are applied: this module is imported wherever
 the stand-ins are discovered, moto is slow to import, and only the process
 serving the stand-in needs it.
@@ -28,6 +35,7 @@ import threading
 from bisect import bisect_left
 from typing import Any
 
+GROUP_ID_TAG = "ccm-demo:group-id"  # CreateSecurityGroup tag: the id the group gets
 _LOCK = threading.Lock()  # the sorted names of every indexed store (one lock: they are seldom contended)
 
 
@@ -35,6 +43,7 @@ def patch_moto() -> None:
     """Apply both patches to this process's moto (idempotent). Buckets created afterwards
     get the indexed key store; the stand-in resets moto right after, so all of its do."""
     import moto.backends
+    import moto.ec2.models.security_groups as ec2_groups
     import moto.s3.models as s3_models
 
     with _LOCK:
@@ -45,6 +54,36 @@ def patch_moto() -> None:
         if not getattr(s3_models.S3Backend.list_objects, "prefix_indexed", False):
             s3_models.S3Backend.list_objects = _prefix_indexed(s3_models.S3Backend.list_objects, store,
                                                                s3_models.FakeTableStorageBucket)
+        backend = ec2_groups.SecurityGroupBackend
+        if not getattr(backend.create_security_group, "group_id_from_tag", False):
+            backend.create_security_group = _group_id_from_tag(backend.create_security_group)
+
+
+def _group_id_from_tag(create_security_group: Any) -> Any:
+    """moto's `create_security_group`, giving the group the id its `GROUP_ID_TAG` names."""
+
+    @functools.wraps(create_security_group)
+    def create(self: Any, name: str, description: str, vpc_id: str | None = None,
+               tags: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        tags = dict(tags or {})
+        wanted = tags.pop(GROUP_ID_TAG, None)
+        group = create_security_group(self, name, description, vpc_id=vpc_id, tags=tags, **kwargs)
+        if wanted and wanted != group.id:
+            if any(wanted in groups for groups in self.groups.values()):
+                raise ValueError(f"security group id {wanted} is taken")
+            groups = self.groups[group.vpc_id]
+            del groups[group.id]
+            if group.id in self.tags:  # the group's other tags (TaggedEC2Resource keeps them by id)
+                self.tags[wanted] = self.tags.pop(group.id)
+            group.arn = group.arn.rsplit("/", 1)[0] + "/" + wanted
+            group.id = group.group_id = wanted
+            for rule in group.egress_rules + group.ingress_rules:
+                rule.group_id = wanted
+            groups[wanted] = group
+        return group
+
+    create.group_id_from_tag = True  # type: ignore[attr-defined]
+    return create
 
 
 def _listed_once(list_of_moto_modules: Any) -> Any:

@@ -16,6 +16,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
+from ccm_demo.standins.aws_moto import GROUP_ID_TAG
 from ccm_demo.world import aws as world
 from ccm_demo.world.aws import AwsWorld
 
@@ -281,8 +282,10 @@ class Reconciler:
             return
         if have is None:
             vpcs = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
-            created = ec2.create_security_group(GroupName=resource["name"], Description=resource["static"]["description"],
-                                                VpcId=vpcs[0]["VpcId"])
+            created = ec2.create_security_group(
+                GroupName=resource["name"], Description=resource["static"]["description"], VpcId=vpcs[0]["VpcId"],
+                TagSpecifications=[{"ResourceType": "security-group", "Tags": [
+                    {"Key": GROUP_ID_TAG, "Value": resource["static"]["group_id"]}]}])
             self.group_ids[resource["key"]] = created["GroupId"]
         group_id = self.group_ids[resource["key"]]
         old = {tuple(rule) for rule in (have or {}).get("ingress", [])}
@@ -299,6 +302,9 @@ class Reconciler:
         identifier = resource["name"]
         if want is None or (have is not None and have["encrypted"] != want["encrypted"]):
             # storage encryption cannot be changed in place: the instance is replaced
+            if have is not None and have["deletion_protection"]:  # RDS refuses to delete it otherwise
+                rds.modify_db_instance(DBInstanceIdentifier=identifier, DeletionProtection=False,
+                                       ApplyImmediately=True)
             rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True,
                                    DeleteAutomatedBackups=True)
             if want is None:
@@ -310,12 +316,16 @@ class Reconciler:
                 DBInstanceIdentifier=identifier, DBInstanceClass=resource["static"]["instance_class"],
                 Engine=resource["static"]["engine"], AllocatedStorage=100, MasterUsername="app",
                 MasterUserPassword=RDS_MASTER_PASSWORD, StorageEncrypted=want["encrypted"],
-                BackupRetentionPeriod=want["backup_retention"], MultiAZ=want["multi_az"], Tags=tags,
+                BackupRetentionPeriod=want["backup_retention"], MultiAZ=want["multi_az"],
+                PubliclyAccessible=want["public"], DeletionProtection=want["deletion_protection"], Tags=tags,
             )
             return
         if (have["backup_retention"], have["multi_az"]) != (want["backup_retention"], want["multi_az"]):
             rds.modify_db_instance(DBInstanceIdentifier=identifier, BackupRetentionPeriod=want["backup_retention"],
                                    MultiAZ=want["multi_az"], ApplyImmediately=True)
+        if (have["public"], have["deletion_protection"]) != (want["public"], want["deletion_protection"]):
+            rds.modify_db_instance(DBInstanceIdentifier=identifier, PubliclyAccessible=want["public"],
+                                   DeletionProtection=want["deletion_protection"], ApplyImmediately=True)
         if have["tags"] != want["tags"]:
             arn = world.entity_of(resource)
             stale = [k for k in have["tags"] if k not in want["tags"]]

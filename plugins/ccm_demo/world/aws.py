@@ -102,9 +102,15 @@ def kms_alias_arn(account_id: str, region: str, alias: str) -> str:
     return f"arn:aws:kms:{region}:{account_id}:{alias}"
 
 
-def security_group_entity(account_id: str, region: str, group_name: str) -> str:
-    """Group ids are assigned by EC2, so a group is named by account, region and group name."""
-    return f"{account_id}/{region}/{group_name}"
+def security_group_arn(account_id: str, region: str, group_id: str) -> str:
+    """A group is named by its id (names repeat: every VPC has a "default")."""
+    return f"arn:aws:ec2:{region}:{account_id}:security-group/{group_id}"
+
+
+def security_group_id(seed: int, key: str) -> str:
+    """The world's id for a group (EC2's shape, sg- and 17 hex digits), fixed by the seed so
+    the answer key and the exceptions can name it; the stand-in creates the group with it."""
+    return "sg-0" + hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()[:16]
 
 
 def region_entity(account_id: str, region: str) -> str:
@@ -126,7 +132,7 @@ def entity_of(resource: dict[str, Any]) -> str:
         case "kms_key":
             return kms_alias_arn(account, region, name)
         case "security_group":
-            return security_group_entity(account, region, name)
+            return security_group_arn(account, region, resource["static"]["group_id"])
         case "guardduty_detector":
             return region_entity(account, region)
     return account  # account-level resources: root, password policy, account PAB, trail
@@ -513,6 +519,18 @@ def _policy_document(*statements: dict[str, Any]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
+# the security account's incident-response policy: scoped at baseline; a seeded episode
+# widens it to everything but IAM (NotAction), which is as much as "*" on "*" (ADR 0024)
+INCIDENT_RESPONSE_SCOPED = _policy_document(
+    {"Sid": "Investigate", "Effect": "Allow",
+     "Action": ["ec2:Describe*", "ec2:CreateSnapshot", "ec2:StopInstances", "logs:Get*", "logs:FilterLogEvents",
+                "cloudtrail:LookupEvents", "guardduty:Get*", "guardduty:List*"],
+     "Resource": "*"},
+    {"Sid": "NoLogTampering", "Effect": "Deny", "NotAction": ["s3:GetObject", "s3:ListBucket"],
+     "Resource": "arn:aws:s3:::*-cloudtrail-*"})
+INCIDENT_RESPONSE_WIDENED = _policy_document(
+    {"Sid": "EverythingButIam", "Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})
+
 CUSTOMER_POLICIES = {  # account name -> {policy name: document}
     "prod": {
         "ci-deploy": _policy_document(
@@ -536,8 +554,7 @@ CUSTOMER_POLICIES = {  # account name -> {policy name: document}
     "security": {
         "log-archive-read": _policy_document(
             {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}),
-        "incident-response": _policy_document(
-            {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}),
+        "incident-response": INCIDENT_RESPONSE_SCOPED,
     },
 }
 
@@ -549,10 +566,10 @@ def _buckets(seed: int, accounts: dict[str, aws_org.Account], born: datetime) ->
         ("kestrel-prod-app-data", "prod", "us-east-1", "confidential", "aws:kms", "Enabled"),
         ("kestrel-prod-customer-exports", "prod", "us-east-1", "confidential", "aws:kms", "Enabled"),
         ("kestrel-prod-artifacts", "prod", "us-east-1", "internal", "AES256", "Enabled"),
-        ("kestrel-prod-analytics", "prod", "us-east-1", "internal", "AES256", "Suspended"),
+        ("kestrel-prod-analytics", "prod", "us-east-1", "internal", "AES256", "Enabled"),
         ("kestrel-prod-eu-app-data", "prod", "eu-west-1", "confidential", "aws:kms", "Enabled"),
         ("kestrel-staging-app-data", "staging", "us-east-1", "internal", "AES256", "Enabled"),
-        ("kestrel-staging-artifacts", "staging", "us-east-1", "internal", "AES256", None),
+        ("kestrel-staging-artifacts", "staging", "us-east-1", "internal", "AES256", "Enabled"),
         (log_archive, "security", aws_org.HOME_REGION, "confidential", "aws:kms", "Enabled"),
         ("kestrel-security-findings", "security", "us-east-1", "confidential", "aws:kms", "Enabled"),
     ]
@@ -636,16 +653,18 @@ def _infrastructure(spec: DemoSpec, accounts: dict[str, aws_org.Account]) -> lis
     for (account_name, region), groups in SECURITY_GROUPS.items():
         acct = accounts[account_name].account_id
         for group_name, rules in groups.items():
-            resources.append(_resource(SECURITY_GROUP, f"{acct}/{region}/ec2/security-group/{group_name}", acct,
-                                       region, group_name, born + timedelta(days=rng.randint(0, 300)),
-                                       {"ingress": rules}, description=f"{group_name} ({account_name})"))
+            key = f"{acct}/{region}/ec2/security-group/{group_name}"
+            resources.append(_resource(SECURITY_GROUP, key, acct, region, group_name,
+                                       born + timedelta(days=rng.randint(0, 300)), {"ingress": rules},
+                                       description=f"{group_name} ({account_name})",
+                                       group_id=security_group_id(spec.seed, key)))
     for identifier, account_name, region, engine, retention, multi_az, env, backup in RDS_INSTANCES:
         acct = accounts[account_name].account_id
         tags = {"env": env, **({"backup": backup} if backup else {})}
         resources.append(_resource(RDS, f"{acct}/{region}/rds/{identifier}", acct, region, identifier,
                                    born + timedelta(days=rng.randint(0, 300)),
                                    {"encrypted": True, "backup_retention": retention, "multi_az": multi_az,
-                                    "tags": tags}, engine=engine, instance_class="db.r6g.large"))
+                                    "public": False, "deletion_protection": env == "prod", "tags": tags}, engine=engine, instance_class="db.r6g.large"))
     for alias, account_name, region, description in KMS_KEYS:
         acct = accounts[account_name].account_id
         resources.append(_resource(KMS_KEY, f"{acct}/{region}/kms/{alias}", acct, region, alias,
@@ -790,18 +809,21 @@ def _seed(spec: DemoSpec, accounts: dict[str, aws_org.Account], resources: list[
         seeder.change("iam_aws_password_policy", policy, spans, number, changes,
                       "Password policy relaxed by Terraform drift; fix scheduled")
 
-    # iam_aws_no_wildcard_policies: Action * on Resource * as a new policy or a new default version
+    # iam_aws_no_wildcard_policies: the incident-response policy widened to everything but IAM
+    # (NotAction), then Action * on Resource * as a new default version or a new policy
     spans = episode_spans(spec, 4)
-    admin_doc = _policy_document({"Effect": "Allow", "Action": "*", "Resource": "*"})
     admin_list_doc = _policy_document({"Effect": "Allow", "Action": ["*"], "Resource": ["*"]})
     single = {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}
     for number in range(4):
         start, end = spans[number]
-        if number in (0, 3):
-            account_id = staging if number == 0 else prod
-            name = "debug-admin" if number == 0 else "vendor-onboarding"
-            policy = _resource(POLICY, f"{account_id}/iam/policy/{name}", account_id, GLOBAL, name, start,
-                               {"document": admin_doc if number == 0 else single})
+        if number == 0:
+            policy = seeder.by_key[f"{security}/iam/policy/incident-response"]
+            seeder.change("iam_aws_no_wildcard_policies", policy, spans, number,
+                          {"document": INCIDENT_RESPONSE_WIDENED},
+                          "Incident responders given everything but IAM during an incident; scoping back tracked")
+        elif number == 3:
+            policy = _resource(POLICY, f"{prod}/iam/policy/vendor-onboarding", prod, GLOBAL, "vendor-onboarding",
+                               start, {"document": single})
             _set(policy, end, None)
             resources.append(policy)
             seeder.add("iam_aws_no_wildcard_policies", entity_of(policy), start, end, number,
@@ -842,7 +864,8 @@ def _seed(spec: DemoSpec, accounts: dict[str, aws_org.Account], resources: list[
             account_id = staging if number == 1 else prod
             name = "reports-restore" if number == 1 else "orders-db-restore"
             rds = _resource(RDS, f"{account_id}/us-east-1/rds/{name}", account_id, "us-east-1", name, start,
-                            {"encrypted": False, "backup_retention": 1, "multi_az": False,
+                            {"encrypted": False, "backup_retention": 1, "multi_az": False, "public": False,
+                             "deletion_protection": False,
                              "tags": {"env": "restore-test"}}, engine="postgres", instance_class="db.t3.medium")
             _set(rds, end, None)
             resources.append(rds)
@@ -902,6 +925,29 @@ def _seed(spec: DemoSpec, accounts: dict[str, aws_org.Account], resources: list[
     for number, (name, region, changes) in enumerate(plan):
         seeder.change("avl_rds_resilience", seeder.by_key[f"{prod}/{region}/rds/{name}"], spans, number, changes,
                       "Instance resized; Multi-AZ and retention restored after the maintenance window")
+
+    # inf_s3_versioning: versioning suspended (S3 cannot turn it off once enabled)
+    spans = episode_spans(spec, 13)
+    plan = ["kestrel-prod-analytics", "kestrel-staging-artifacts", "kestrel-prod-artifacts", "kestrel-security-findings"]
+    for number, name in enumerate(plan):
+        seeder.change("inf_s3_versioning", seeder.by_key[f"s3/{name}"], spans, number, {"versioning": "Suspended"},
+                      "Versioning suspended for a bulk re-import to cap storage cost; re-enabling tracked")
+
+    # inf_rds_not_public: an instance made publicly accessible for a vendor's migration tool
+    spans = episode_spans(spec, 14)
+    plan = [(staging, "us-east-1", "staging-db"), (prod, "us-east-1", "ledger-db"),
+            (prod, "eu-west-1", "eu-orders-db"), (prod, "us-east-1", "billing-db")]
+    for number, (account_id, region, name) in enumerate(plan):
+        seeder.change("inf_rds_not_public", seeder.by_key[f"{account_id}/{region}/rds/{name}"], spans, number,
+                      {"public": True}, "Made public for a vendor's migration tool; private endpoint restored after")
+
+    # avl_rds_deletion_protection: protection lifted on production instances for maintenance
+    spans = episode_spans(spec, 15)
+    plan = [("us-east-1", "billing-db"), ("us-east-1", "orders-db"), ("eu-west-1", "eu-orders-db"),
+            ("us-east-1", "ledger-db")]
+    for number, (region, name) in enumerate(plan):
+        seeder.change("avl_rds_deletion_protection", seeder.by_key[f"{prod}/{region}/rds/{name}"], spans, number,
+                      {"deletion_protection": False}, "Protection lifted for an engine upgrade; re-enable tracked")
     return seeder.episodes
 
 

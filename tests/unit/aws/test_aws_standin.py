@@ -56,10 +56,11 @@ def _moto_state(standin) -> dict[str, Any]:
                 rules = sorted(f"{p['IpProtocol']} {p.get('FromPort')}-{p.get('ToPort')} {[cidr]}"
                                for p in group["IpPermissions"]
                                for cidr in [r["CidrIp"] for r in p["IpRanges"]] + [r["CidrIpv6"] for r in p["Ipv6Ranges"]])
-                state[f"{acct}/{region}/ec2/security-group/{group['GroupName']}"] = rules
+                state[f"{acct}/{region}/ec2/security-group/{group['GroupName']}"] = (group["GroupId"], rules)
             for instance in reconciler.client(acct, "rds", region).describe_db_instances()["DBInstances"]:
                 state[f"{acct}/{region}/rds/{instance['DBInstanceIdentifier']}"] = (
-                    instance["StorageEncrypted"], instance["BackupRetentionPeriod"], instance["MultiAZ"])
+                    instance["StorageEncrypted"], instance["BackupRetentionPeriod"], instance["MultiAZ"],
+                    instance["PubliclyAccessible"], instance["DeletionProtection"])
             kms = reconciler.client(acct, "kms", region)
             for alias in kms.list_aliases()["Aliases"]:
                 if not alias["AliasName"].startswith("alias/aws/") and alias.get("TargetKeyId"):
@@ -104,9 +105,11 @@ def _world_state(aws_world: world.AwsWorld, moment, log_archive: str) -> dict[st
     if f"s3/{log_archive}" not in state:  # retained whatever the clock says
         state[f"s3/{log_archive}"] = "aws:kms"
     for group, group_state in aws_world.existing(world.SECURITY_GROUP, moment):
-        state[group["key"]] = sorted(f"{p} {f}-{t} {[c]}" for p, f, t, c in group_state["ingress"])
+        state[group["key"]] = (group["static"]["group_id"],  # the world's id, which the stand-in gives the group
+                               sorted(f"{p} {f}-{t} {[c]}" for p, f, t, c in group_state["ingress"]))
     for rds, rds_state in aws_world.existing(world.RDS, moment):
-        state[rds["key"]] = (rds_state["encrypted"], rds_state["backup_retention"], rds_state["multi_az"])
+        state[rds["key"]] = (rds_state["encrypted"], rds_state["backup_retention"], rds_state["multi_az"],
+                             rds_state["public"], rds_state["deletion_protection"])
     for key, key_state in aws_world.existing(world.KMS_KEY, moment):
         state[key["key"]] = key_state["rotation"]
     for detector in aws_world.resources(world.DETECTOR):

@@ -1,5 +1,5 @@
 -- One row per statement of each customer-managed policy's default version, with its
--- Action / Resource elements as lists (IAM accepts a string or a list, and a single
+-- Action / NotAction / Resource / NotResource elements as lists (IAM accepts a string or a list, and a single
 -- statement object instead of a list of statements).
 with
 
@@ -32,6 +32,7 @@ select
     {{ json_string_list('statement', '$.Action') }} as actions,
     {{ json_string_list('statement', '$.NotAction') }} as not_actions,
     {{ json_string_list('statement', '$.Resource') }} as resources,
+    {{ json_string_list('statement', '$.NotResource') }} as not_resources,
     statement,
     lake_file
 from statements

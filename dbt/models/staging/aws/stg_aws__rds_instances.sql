@@ -10,6 +10,8 @@ select
     storage_encrypted,
     backup_retention_period,
     multi_az,
+    publicly_accessible,
+    deletion_protection,
     lower({{ aws_tag_value('tags', 'env') }}) as env_tag,
     lower({{ aws_tag_value('tags', 'backup') }}) as backup_tag,
     raw,

@@ -159,7 +159,8 @@ SECURITY_GROUPS = Dataset(
 
 RDS_INSTANCES = Dataset(
     source=SOURCE, name="rds_instances", kind=DatasetKind.SNAPSHOT,
-    description="RDS DB instances per account and active region (encryption, backups, Multi-AZ, tags).",
+    description="RDS DB instances per account and active region (encryption, backups, Multi-AZ, public "
+                "accessibility, deletion protection, tags).",
     key_columns=("db_instance_arn",),
     columns=(
         *_account_columns(regional=True),
@@ -171,6 +172,8 @@ RDS_INSTANCES = Dataset(
         Column("kms_key_id", "instance.KmsKeyId"),
         Column("backup_retention_period", "instance.BackupRetentionPeriod", ColumnType.INT, required=True),
         Column("multi_az", "instance.MultiAZ", ColumnType.BOOL, required=True),
+        Column("publicly_accessible", "instance.PubliclyAccessible", ColumnType.BOOL, required=True),
+        Column("deletion_protection", "instance.DeletionProtection", ColumnType.BOOL, required=True),
         Column("tags", "instance.TagList", ColumnType.JSON),
     ),
 )
