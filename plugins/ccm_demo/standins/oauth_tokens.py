@@ -3,7 +3,7 @@
 
 Tokens are random, live `lifetime_s` seconds of wall-clock time (the tokens are about the
 HTTP session, not the simulated company), and can all be expired at once through
-`POST /_standin/expire-tokens` (or `expire_tokens()`), which is how the fault tests make
+`POST /_standin/expire-tokens` (or `expire_tokens()`, or `expire_tokens_after(n)` requests), which is how the fault tests make
 an extract's token go stale in the middle of its paging.
 """
 
@@ -34,6 +34,7 @@ class ClientCredentialsStandin(StandinServer):
         self._tokens: dict[str, float] = {}
         self._token_lock = threading.Lock()
         self.tokens_issued = 0
+        self._expire_after: int | None = None
 
     def token_error(self, status: int, code: str, description: str) -> Response:
         return Response(status, {"error": code, "error_description": description})
@@ -51,6 +52,12 @@ class ClientCredentialsStandin(StandinServer):
         return Response(self.token_status, {"access_token": token, "token_type": "Bearer",
                                             "expires_in": self.lifetime_s})
 
+    def expire_tokens_after(self, requests: int) -> None:
+        """Let `requests` more API requests through, then expire every token issued so far
+        (a token going stale in the middle of an extract's paging)."""
+        with self._token_lock:
+            self._expire_after = requests
+
     def expire_tokens(self) -> None:
         with self._token_lock:
             self._tokens = dict.fromkeys(self._tokens, 0.0)
@@ -67,7 +74,14 @@ class ClientCredentialsStandin(StandinServer):
             return Response(204)
         if request.method == "POST" and request.path == self.token_path:
             return self.issue_token(request)
-        return super().dispatch(request)
+        response = super().dispatch(request)
+        with self._token_lock:
+            if self._expire_after is not None:
+                self._expire_after -= 1
+                if self._expire_after <= 0:
+                    self._expire_after = None
+                    self._tokens = dict.fromkeys(self._tokens, 0.0)
+        return response
 
     def connection_document(self) -> dict[str, Any]:
         return {"conn_type": "http", "host": self.url, "login": self.client_id, "password": self.client_secret}
