@@ -20,7 +20,7 @@ import httpx
 from ccm.errors import SourceError
 from ccm.sources.http_client import ApiClient, HttpSourceConfig, Secret, _snippet, suggested_wait
 
-# a token is renewed this long before the expiry its issuer announced
+# a token is renewed this long before the expiry its issuer announced (at most a tenth of its life)
 EXPIRY_MARGIN_S = 60.0
 _PLACEHOLDER = Secret("oauth2-token-not-yet-fetched")
 
@@ -93,7 +93,8 @@ class OAuthApiClient(ApiClient):
             lifetime = 3600.0
         self.tokens_fetched += 1
         self._client.headers[self.config.auth_header] = f"{self.config.auth_prefix}{Secret(token)}"
-        self._expires_at = self._monotonic() + max(0.0, lifetime - EXPIRY_MARGIN_S)
+        # renew a minute early, or a tenth of the lifetime for short-lived tokens (Jamf's can live 60 s)
+        self._expires_at = self._monotonic() + max(0.0, lifetime - min(EXPIRY_MARGIN_S, lifetime / 10))
         self._has_token = True
 
     def request(self, method: str, url: str, params: dict[str, Any] | None = None, json_body: Any = None,

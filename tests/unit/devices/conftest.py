@@ -34,6 +34,6 @@ def connection_of(server):
     from ccm.sources.connections import from_env
 
     env = server.connection_env()
-    (name, value), = env.items()
+    (_name, value), = env.items()
     assert json.loads(value)["password"]  # the stand-in hands out a client secret
     return from_env(server.conn_id, env)
