@@ -358,6 +358,11 @@ def _falcon_hosts(w: CensusWorld, day: datetime, moment: datetime) -> Expectatio
     return Expectation(hosts, f"devices.in_falcon: {hosts} hosts with a sensor installed and not hidden")
 
 
+def _jamf_computers(w: CensusWorld, day: datetime, moment: datetime) -> Expectation:
+    macs = sum(1 for d in w.devices if devices_world.in_jamf(d, moment))
+    return Expectation(macs, f"devices.in_jamf: {macs} Macs enrolled and not yet retired")
+
+
 def _aws_per_account(what: str) -> Expect:
     def expect(w: CensusWorld, day: datetime, moment: datetime) -> Expectation:
         return Expectation(len(w.aws.accounts), f"one {what} per audited account ({len(w.aws.accounts)})")
@@ -590,6 +595,7 @@ EXPECTATIONS: dict[str, Expect] = {
     "google.users": _google_users,
     "intune.managed_devices": _intune_devices,
     "crowdstrike.hosts": _falcon_hosts,
+    "jamf.computers": _jamf_computers,
     "aws.credential_report": _aws_credential_report,
     "aws.account_summary": _aws_per_account("account summary"),
     "aws.password_policy": _aws_per_account("password policy (or its absence)"),

@@ -24,7 +24,7 @@ control, one of which expires while its entity still fails):
   three excepted sensor problems: end_edr_sensor_reporting;
 - a leaver's laptop retired nine days late; a shared laptop without a primary user for
   three days; three excepted legal holds: end_device_owners;
-- one day each when Graph and the Falcon API are down after the day closes.
+- one day each when Graph, the Falcon API and Jamf Pro are down after the day closes.
 """
 
 from __future__ import annotations
@@ -266,7 +266,8 @@ def generate(ctx: WorldContext) -> None:
     write_json(ctx.demo_dir / DEVICES_FILE, generate_devices(ctx.spec, ctx.people, ctx.seeds))
     for source, fraction, what in (("intune", 0.47, "Microsoft Graph returns 503 for six hours after the day closes"),
                                    ("crowdstrike", 0.66, "the Falcon API returns 503 for six hours after the day "
-                                                         "closes")):
+                                                         "closes"),
+                                   ("jamf", 0.58, "Jamf Pro returns 503 for six hours after the day closes")):
         day = max(3, int(ctx.spec.days * fraction))
         closes = ctx.spec.window_start + timedelta(days=day + 1)
         ctx.seeds.add_outage(source, closes, closes + timedelta(hours=6), what)
@@ -391,4 +392,43 @@ def falcon_host_at(device: dict[str, Any], moment: datetime) -> dict[str, Any] |
         "product_type_desc": "Workstation", "serial_number": device["serial"], "status": "normal",
         "system_manufacturer": device["manufacturer"], "system_product_name": device["model"],
         "tags": [], "modified_timestamp": iso(last_seen_at(device, moment), millis=False),
+    }
+
+
+def jamf_id(device: dict[str, Any]) -> str:
+    """Jamf Pro's numeric computer id, derived from the device (Jamf numbers computers itself)."""
+    return str(int(hashlib.sha256(device["intune_id"].encode()).hexdigest()[:7], 16))
+
+
+def in_jamf(device: dict[str, Any], moment: datetime) -> bool:
+    """Macs are co-managed: Jamf Pro inventories them from enrolment until their retire completes."""
+    return device["platform"] == "macOS" and in_intune(device, moment)
+
+
+def jamf_computer_at(device: dict[str, Any], moment: datetime) -> dict[str, Any] | None:
+    """The Jamf Pro computers-inventory record (GENERAL, HARDWARE, DISK_ENCRYPTION,
+    OPERATING_SYSTEM, USER_AND_LOCATION) as of `moment`, or None when Jamf does not list it."""
+    if not in_jamf(device, moment):
+        return None
+    encrypted = encrypted_at(device, moment)
+    upn = primary_user_at(device, moment)
+    contact = iso(last_sync_at(device, moment))
+    return {
+        "id": jamf_id(device), "udid": device["aad_device_id"].upper(),
+        "general": {"name": device["device_name"], "platform": "Mac", "lastContactTime": contact,
+                    "reportDate": contact, "lastEnrolledDate": device["enrolled_at"],
+                    "remoteManagement": {"managed": management_state_at(device, moment) == "managed",
+                                         "managementUsername": "jamfmanage"},
+                    "supervised": True, "userApprovedMdm": True, "enrolledViaAutomatedDeviceEnrollment": True},
+        "hardware": {"serialNumber": device["serial"], "model": device["model"], "make": "Apple"},
+        "diskEncryption": {"bootPartitionEncryptionDetails": {
+            "partitionName": "Macintosh HD (Boot Partition)",
+            "partitionFileVault2State": "ENCRYPTED" if encrypted else "UNENCRYPTED",
+            "partitionFileVault2Percent": 100 if encrypted else 0},
+            "individualRecoveryKeyValidityStatus": "VALID" if encrypted else "UNKNOWN",
+            "institutionalRecoveryKeyPresent": False},
+        "operatingSystem": {"name": "macOS", "version": os_version_at(device, moment),
+                            "fileVault2Status": "BOOT_ENCRYPTED" if encrypted else "NOT_ENCRYPTED"},
+        "userAndLocation": {"username": (upn or "").split("@")[0], "realname": device["display_name"] if upn else "",
+                            "email": upn or "", "position": "", "phone": ""},
     }

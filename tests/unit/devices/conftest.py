@@ -1,4 +1,4 @@
-"""Fixtures for the device source tests: the Intune and Falcon stand-ins and connections."""
+"""Fixtures for the device source tests: the Intune, Falcon and Jamf stand-ins and connections."""
 
 from __future__ import annotations
 
@@ -25,6 +25,15 @@ def crowdstrike_standin(demo_dir: Path, settings: Settings):
     from ccm_demo.standins.crowdstrike import CrowdStrikeStandin
 
     server = CrowdStrikeStandin(demo_dir, Path(os.environ["CCM_CLOCK_FILE"])).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def jamf_standin(demo_dir: Path, settings: Settings):
+    from ccm_demo.standins.jamf import JamfStandin
+
+    server = JamfStandin(demo_dir, Path(os.environ["CCM_CLOCK_FILE"])).start()
     yield server
     server.stop()
 

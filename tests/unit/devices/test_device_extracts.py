@@ -18,11 +18,12 @@ from ccm.errors import SourceError
 from ccm.lake import Lake
 from ccm.manifests import RunContext, read_manifests
 from ccm.pipeline import extract
-from ccm.sources import crowdstrike, intune
+from ccm.sources import crowdstrike, intune, jamf
 from ccm.sources.crowdstrike.datasets import HOSTS
 from ccm.sources.extract import Interval, run_extract
 from ccm.sources.http_client import HttpSourceConfig, Secret
 from ccm.sources.intune.datasets import MANAGED_DEVICES
+from ccm.sources.jamf.datasets import COMPUTERS
 from ccm.sources.oauth2 import ClientCredentials, OAuthApiClient
 from ccm_demo.world import devices as world
 from tests.conftest import set_clock
@@ -31,6 +32,8 @@ from tests.unit.devices.conftest import connection_of
 DAY = Interval(datetime(2025, 10, 1), datetime(2025, 10, 2))
 INTUNE_PATH = "/v1.0/deviceManagement/managedDevices"
 FALCON_IDS, FALCON_DETAILS = "/devices/queries/devices/v1", "/devices/entities/devices/v2"
+JAMF_PATH = "/api/v1/computers-inventory"
+CONTRACT = {"intune": MANAGED_DEVICES, "crowdstrike": HOSTS, "jamf": COMPUTERS}
 
 
 def _extract(settings, dataset, connection, sleeps=None, **overrides):
@@ -52,6 +55,7 @@ def small_pages(monkeypatch):
     monkeypatch.setattr(intune.fetchers, "PAGE_SIZE", 7)
     monkeypatch.setattr(crowdstrike.fetchers, "ID_PAGE_SIZE", 7)
     monkeypatch.setattr(crowdstrike.fetchers, "DETAILS_BATCH", 5)
+    monkeypatch.setattr(jamf.fetchers, "PAGE_SIZE", 4)
 
 
 # paging ---------------------------------------------------------------------------------
@@ -82,10 +86,26 @@ def test_falcon_lists_ids_by_offset_then_reads_details_in_batches(settings, crow
     assert {r["serial_number"] for r in rows} == {d["serial"] for d in expected}
 
 
+def test_jamf_pages_by_number_with_every_section_until_the_total(settings, jamf_standin, small_pages, demo_dir,
+                                                                small_spec):
+    manifest = _extract(settings, "jamf.computers", connection_of(jamf_standin))
+    expected = [d for d in world.load_devices(demo_dir) if world.in_jamf(d, _observed(small_spec))]
+    assert manifest.status is ExtractStatus.COMPLETE
+    assert manifest.rows_written == manifest.api_total == len(expected) > 4 * 4
+    assert manifest.pages == -(-len(expected) // 4)
+    rows = _rows(settings, manifest)
+    assert {r["serial_number"] for r in rows} == {d["serial"] for d in expected}
+    assert {r["boot_partition_filevault_state"] for r in rows} <= {"ENCRYPTED", "UNENCRYPTED"}
+    paths = [p for _m, p, _s in jamf_standin.request_log if p.startswith(JAMF_PATH)]
+    assert all(p.count("section=") == 5 and "page-size=4" in p for p in paths)
+    assert [p.split("&page=")[1].split("&")[0] for p in paths] == [str(n) for n in range(manifest.pages)]
+
+
 # 429 storms -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("source", "dataset", "path"), [("intune", "intune.managed_devices", INTUNE_PATH),
-                                                          ("crowdstrike", "crowdstrike.hosts", FALCON_IDS)])
+                                                          ("crowdstrike", "crowdstrike.hosts", FALCON_IDS),
+                                                          ("jamf", "jamf.computers", JAMF_PATH)])
 def test_a_429_storm_is_waited_out_as_retry_after_says(request, settings, small_pages, source, dataset, path):
     server = request.getfixturevalue(f"{source}_standin")
     server.inject(status=429, count=4, path=path, after=1)  # the second page is throttled four times
@@ -97,7 +117,8 @@ def test_a_429_storm_is_waited_out_as_retry_after_says(request, settings, small_
 
 
 @pytest.mark.parametrize(("source", "dataset", "path"), [("intune", "intune.managed_devices", INTUNE_PATH),
-                                                          ("crowdstrike", "crowdstrike.hosts", FALCON_DETAILS)])
+                                                          ("crowdstrike", "crowdstrike.hosts", FALCON_DETAILS),
+                                                          ("jamf", "jamf.computers", JAMF_PATH)])
 def test_a_429_storm_longer_than_the_retry_budget_fails_and_writes_nothing(request, settings, small_pages, source,
                                                                            dataset, path):
     server = request.getfixturevalue(f"{source}_standin")
@@ -106,13 +127,14 @@ def test_a_429_storm_longer_than_the_retry_budget_fails_and_writes_nothing(reque
         _extract(settings, dataset, connection_of(server), max_attempts=3)
     lake = Lake(settings.lake_uri)
     assert [m.status for m in read_manifests(lake)] == [ExtractStatus.FAILED]
-    assert lake.dataset_files(MANAGED_DEVICES if source == "intune" else HOSTS) == []
+    assert lake.dataset_files(CONTRACT[source]) == []
 
 
 # a 500 mid-pagination -------------------------------------------------------------------
 
 @pytest.mark.parametrize(("source", "dataset", "path"), [("intune", "intune.managed_devices", INTUNE_PATH),
-                                                          ("crowdstrike", "crowdstrike.hosts", FALCON_IDS)])
+                                                          ("crowdstrike", "crowdstrike.hosts", FALCON_IDS),
+                                                          ("jamf", "jamf.computers", JAMF_PATH)])
 def test_a_500_mid_pagination_is_retried_once_and_the_extract_completes(request, settings, small_pages, source,
                                                                          dataset, path):
     server = request.getfixturevalue(f"{source}_standin")
@@ -123,7 +145,8 @@ def test_a_500_mid_pagination_is_retried_once_and_the_extract_completes(request,
 
 
 @pytest.mark.parametrize(("source", "dataset", "path"), [("intune", "intune.managed_devices", INTUNE_PATH),
-                                                          ("crowdstrike", "crowdstrike.hosts", FALCON_DETAILS)])
+                                                          ("crowdstrike", "crowdstrike.hosts", FALCON_DETAILS),
+                                                          ("jamf", "jamf.computers", JAMF_PATH)])
 def test_a_page_that_keeps_failing_with_500_leaves_nothing_half_written(request, settings, small_pages, source,
                                                                         dataset, path):
     server = request.getfixturevalue(f"{source}_standin")
@@ -131,14 +154,15 @@ def test_a_page_that_keeps_failing_with_500_leaves_nothing_half_written(request,
     with pytest.raises(SourceError, match=r"still failing after 2 attempts: HTTP 500"):
         _extract(settings, dataset, connection_of(server), max_attempts=2)
     lake = Lake(settings.lake_uri)
-    assert lake.dataset_files(MANAGED_DEVICES if source == "intune" else HOSTS) == []
+    assert lake.dataset_files(CONTRACT[source]) == []
     assert [m.status for m in read_manifests(lake)] == [ExtractStatus.FAILED]
 
 
 # tokens ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("source", "dataset"), [("intune", "intune.managed_devices"),
-                                                 ("crowdstrike", "crowdstrike.hosts")])
+                                                 ("crowdstrike", "crowdstrike.hosts"),
+                                                 ("jamf", "jamf.computers")])
 def test_a_token_expiring_mid_pagination_is_renewed_once_and_the_extract_completes(request, settings, small_pages,
                                                                                    source, dataset):
     server = request.getfixturevalue(f"{source}_standin")
@@ -150,7 +174,8 @@ def test_a_token_expiring_mid_pagination_is_renewed_once_and_the_extract_complet
 
 
 @pytest.mark.parametrize(("source", "dataset"), [("intune", "intune.managed_devices"),
-                                                 ("crowdstrike", "crowdstrike.hosts")])
+                                                 ("crowdstrike", "crowdstrike.hosts"),
+                                                 ("jamf", "jamf.computers")])
 def test_a_refused_client_secret_fails_naming_the_token_endpoint_not_the_secret(request, settings, source, dataset):
     from dataclasses import replace
 
@@ -183,18 +208,19 @@ def test_a_token_that_is_refused_again_after_renewal_is_an_authorisation_failure
 
 # schema drift ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("source", "dataset", "path", "field"), [
-    ("intune", "intune.managed_devices", INTUNE_PATH, "isEncrypted"),
-    ("crowdstrike", "crowdstrike.hosts", FALCON_DETAILS, "last_seen"),
+@pytest.mark.parametrize(("source", "dataset", "path", "field", "reported"), [
+    ("intune", "intune.managed_devices", INTUNE_PATH, "isEncrypted", "isEncrypted"),
+    ("crowdstrike", "crowdstrike.hosts", FALCON_DETAILS, "last_seen", "last_seen"),
+    ("jamf", "jamf.computers", JAMF_PATH, "operatingSystem", "operatingSystem.name"),  # a whole section gone
 ])
 def test_a_record_missing_a_required_field_is_quarantined_and_nothing_is_written(request, settings, source, dataset,
-                                                                                 path, field):
+                                                                                 path, field, reported):
     server = request.getfixturevalue(f"{source}_standin")
     server.inject(kind="drop_field", field=field, count=1, path=path)
     manifest = _extract(settings, dataset, connection_of(server))
     assert manifest.status is ExtractStatus.INCOMPLETE
-    assert manifest.quarantine_reasons == {f"required field {field!r} is missing": 1}
-    assert Lake(settings.lake_uri).dataset_files(MANAGED_DEVICES if source == "intune" else HOSTS) == []
+    assert manifest.quarantine_reasons == {f"required field {reported!r} is missing": 1}
+    assert Lake(settings.lake_uri).dataset_files(CONTRACT[source]) == []
 
 
 def _graph_client(pages: list[dict]) -> OAuthApiClient:
@@ -236,16 +262,16 @@ def test_falcon_answers_that_carry_errors_or_fall_short_of_their_total_are_refus
 
 # outages --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("source", ["intune", "crowdstrike"])
+@pytest.mark.parametrize("source", ["intune", "crowdstrike", "jamf"])
 def test_an_outage_fails_the_extract_and_writes_nothing(request, settings, demo_dir, source):
     server = request.getfixturevalue(f"{source}_standin")
     outage = next(o for o in world.read_json(demo_dir / "world" / "outages.json") if o["source"] == source)
     set_clock(Path(os.environ["CCM_CLOCK_FILE"]), world.parse(outage["start"]) + timedelta(hours=1))
     server._outages = server._load_outages()
-    dataset = "intune.managed_devices" if source == "intune" else "crowdstrike.hosts"
+    dataset = CONTRACT[source].key
     with pytest.raises(SourceError, match=r"HTTP 503"):
         _extract(settings, dataset, connection_of(server), max_attempts=2)
-    assert Lake(settings.lake_uri).dataset_files(MANAGED_DEVICES if source == "intune" else HOSTS) == []
+    assert Lake(settings.lake_uri).dataset_files(CONTRACT[source]) == []
 
 
 def test_a_token_is_renewed_before_its_announced_expiry_not_per_request():
