@@ -55,6 +55,7 @@ from ccm.sources.registry import ALL_DATASETS
 from ccm_demo.spec import DemoSpec
 from ccm_demo.world import aws as aws_world
 from ccm_demo.world import cloudtrail as cloudtrail_world
+from ccm_demo.world import devices as devices_world
 from ccm_demo.world import github as github_world
 from ccm_demo.world import google as google_world
 from ccm_demo.world import hr as hr_world
@@ -205,6 +206,10 @@ class CensusWorld:
         return okta_world.load_users(self.demo_dir)
 
     @cached_property
+    def devices(self) -> list[dict[str, Any]]:
+        return devices_world.load_devices(self.demo_dir)
+
+    @cached_property
     def google_users(self) -> list[dict[str, Any]]:
         return google_world.load_users(self.demo_dir)
 
@@ -339,6 +344,23 @@ def _google_users(w: CensusWorld, day: datetime, moment: datetime) -> Expectatio
     deleted = {u["id"] for u in w.google_users if google_world.deleted_listed_at(u, moment)} - active
     return Expectation(len(active) + len(deleted), f"google.exists_at / deleted_listed_at: {len(active)} users, "
                                                    f"{len(deleted)} deleted within retention")
+
+
+def _intune_devices(w: CensusWorld, day: datetime, moment: datetime) -> Expectation:
+    listed = [d for d in w.devices if devices_world.in_intune(d, moment)]
+    retiring = sum(1 for d in listed if devices_world.management_state_at(d, moment) != "managed")
+    return Expectation(len(listed), f"devices.in_intune: {len(listed)} devices enrolled and not yet retired "
+                                    f"({retiring} with a retire pending)")
+
+
+def _falcon_hosts(w: CensusWorld, day: datetime, moment: datetime) -> Expectation:
+    hosts = sum(1 for d in w.devices if devices_world.in_falcon(d, moment))
+    return Expectation(hosts, f"devices.in_falcon: {hosts} hosts with a sensor installed and not hidden")
+
+
+def _jamf_computers(w: CensusWorld, day: datetime, moment: datetime) -> Expectation:
+    macs = sum(1 for d in w.devices if devices_world.in_jamf(d, moment))
+    return Expectation(macs, f"devices.in_jamf: {macs} Macs enrolled and not yet retired")
 
 
 def _aws_per_account(what: str) -> Expect:
@@ -574,6 +596,9 @@ EXPECTATIONS: dict[str, Expect] = {
     "okta.admin_roles": _okta_admin_roles,
     "okta.system_log": _okta_system_log,
     "google.users": _google_users,
+    "intune.managed_devices": _intune_devices,
+    "crowdstrike.hosts": _falcon_hosts,
+    "jamf.computers": _jamf_computers,
     "aws.credential_report": _aws_credential_report,
     "aws.account_summary": _aws_per_account("account summary"),
     "aws.password_policy": _aws_per_account("password policy (or its absence)"),

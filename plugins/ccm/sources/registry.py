@@ -14,7 +14,7 @@ from typing import Any
 from ccm.constants import DatasetKind
 from ccm.datasets import Dataset
 from ccm.errors import ConfigError
-from ccm.sources import aws, cloudtrail, exports, github, google, okta
+from ccm.sources import aws, cloudtrail, crowdstrike, exports, github, google, intune, jamf, okta
 from ccm.sources.family import SourceFamily
 
 FAMILIES: tuple[SourceFamily[Any], ...] = (
@@ -24,6 +24,9 @@ FAMILIES: tuple[SourceFamily[Any], ...] = (
     google.FAMILY,
     *exports.FAMILIES,  # grc, hr, iga, lms
     okta.FAMILY,
+    intune.FAMILY,  # devices (MDM)
+    crowdstrike.FAMILY,  # devices (EDR)
+    jamf.FAMILY,  # devices (MDM, Macs)
 )
 
 
