@@ -290,7 +290,8 @@ def datasets_list(
 ) -> None:
     """Every dataset: where it is read from, kind, key, columns and the controls that need it."""
     from ccm.controls.catalog import load_controls
-    from ccm.sources.describe import datasets_markdown, export_path
+    from ccm.controls.describe import datasets_markdown
+    from ccm.sources.describe import export_path
     from ccm.sources.registry import FAMILIES, dataset_kinds
 
     catalog = load_controls(_settings(), dataset_kinds())

@@ -17,11 +17,12 @@ from ccm.cli import app
 from ccm.config import Settings
 from ccm.constants import ExtractStatus
 from ccm.controls.catalog import load_catalog
+from ccm.controls.describe import datasets_markdown
 from ccm.errors import ConfigError, ExportError
 from ccm.lake import Lake
 from ccm.manifests import RunContext
 from ccm.pipeline import extract
-from ccm.sources.describe import datasets_markdown, inbox_template
+from ccm.sources.describe import inbox_template
 from ccm.sources.exports.datasets import EMPLOYEES, RISKS, TRAINING_COMPLETIONS
 from ccm.sources.extract import Interval
 from ccm.sources.registry import dataset_kinds, get_dataset
@@ -154,8 +155,11 @@ def test_an_hris_export_with_its_own_columns_dates_and_encoding_loads_through_th
         theirs.append({renames.get(k, k): v for k, v in row.items()})
     theirs[0]["last_name"] = "Müller"
     write_rows(roster, [renames.get(h, h) for h in header], theirs, encoding="latin-1")
-    # without the mapping the export is refused naming what it lacks
+    # without the mapping the export is refused naming what is wrong: first its encoding, then its columns
+    refused(settings, day, r"line 2: byte 0xfc at offset \d+ is not utf-8-sig")
+    roster.write_bytes(roster.read_bytes().replace("Müller".encode("latin-1"), b"Muller"))
     refused(settings, day, r"line 1 column 'employee_id': the header has no column 'employee_id'")
+    roster.write_bytes(roster.read_bytes().replace(b"Muller", "Müller".encode("latin-1")))
     mapping = tmp_path / "inbox_mapping.yml"
     mapping.write_text(HRIS_MAPPING)
     monkeypatch.setenv("CCM_INBOX_MAPPING", str(mapping))
