@@ -282,6 +282,34 @@ def controls_check(
         raise typer.Exit(1)
 
 
+# doctor ------------------------------------------------------------------------------------
+
+@app.command()
+def doctor(
+    day: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="the day a run would read "
+                                                 "(default: yesterday, UTC)")] = None,
+    dataset: Annotated[list[str] | None, typer.Option("--dataset", help="only these datasets (repeatable)")] = None,
+) -> None:
+    """Check everything a run needs (sources, inbox exports, lake, evidence store), one row per
+    check with the fix for each failure; exits 1 if any check fails."""
+    from datetime import UTC, timedelta
+
+    from ccm.doctor import CheckStatus, run_doctor
+    from ccm.sources.connections import from_env
+
+    when = (day.date() if day else (datetime.now(UTC) - timedelta(days=1)).date())
+    results = run_doctor(_settings(), from_env, when, dataset)
+    style = {CheckStatus.OK: "green", CheckStatus.FAIL: "red", CheckStatus.SKIPPED: "bright_black"}
+    table = Table("area", "check", "result", "detail", "fix", show_lines=True)
+    for r in results:
+        table.add_row(r.area, r.check, f"[{style[r.status]}]{r.status.value}[/]", r.detail, r.fix)
+    console.print(table)
+    failed = [r for r in results if r.status is CheckStatus.FAIL]
+    console.print(f"{len(results)} checks for {when.isoformat()}: {len(failed)} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
 # datasets and the inbox ------------------------------------------------------------------
 
 @datasets_app.command("list")
