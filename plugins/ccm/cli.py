@@ -282,6 +282,23 @@ def controls_check(
         raise typer.Exit(1)
 
 
+# init and doctor ---------------------------------------------------------------------------
+
+@app.command("init")
+def init_command(
+    folder: Annotated[Path, typer.Argument(help="the configuration folder")] = Path("ccm-config"),
+) -> None:
+    """Write a deployment's starting configuration: every source's connection with each field and
+    what it is for, the settings, the inbox mapping, and a template per inbox export. Re-running
+    adds what is missing and never overwrites what you changed."""
+    from ccm.init import init_deployment
+
+    for written, path in init_deployment(folder, _settings()):
+        console.print(f"{written.value} {path}", highlight=False, soft_wrap=True)
+    console.print(f"next: edit {folder}/connections.env and {folder}/settings.env, `source` both, "
+                  "deliver the exports (see docs/datasets.md), then run `ccm doctor`", highlight=False)
+
+
 # doctor ------------------------------------------------------------------------------------
 
 @app.command()
