@@ -53,6 +53,10 @@ CONNECTIONS: tuple[ConnectionTemplate, ...] = (
         ("extra.region_name", "the home region for global APIs (IAM, STS, Organizations)"),
         ("extra.accounts", "every account to audit: account_id (12 digits), name, role_arn (the read-only audit "
                            "role in that account, assumed with STS), regions (where the company runs resources)"),
+        ("extra.organization", "instead of extra.accounts: discover the accounts from the AWS Organization: "
+                               "{\"role_name\": \"ccm-audit\", \"regions\": [...], \"allow\": [], \"deny\": [], "
+                               "\"role_arn\": <optional role allowed organizations:ListAccounts>}; deploy the audit role "
+                               "with include/aws/ccm-audit-stackset.yaml"),
         ("extra.cloudtrail_bucket", "the S3 bucket of the organisation trail's log files"),
         ("extra.cloudtrail_prefix", "optional: the trail's S3 key prefix, if it has one"),
         ("extra.cloudtrail_role_arn", "optional: a role to assume for reading the trail bucket (log archive account)"),
