@@ -4,6 +4,8 @@ paginated extract is renewed without losing a page."""
 
 from __future__ import annotations
 
+import time
+
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -77,8 +79,6 @@ def test_the_app_jwt_carries_the_claims_github_checks(app_key):
 def test_an_expired_jwt_is_refused_by_the_standin(settings, github_standin, app_key):
     private, public = app_key
     github_standin.configure_app(APP_ID, public, INSTALLATION_ID)
-    import time
-
     auth = GitHubAppAuth(github_standin.url, APP_ID, INSTALLATION_ID, Secret(private), clock=lambda: time.time() - 3600)
     with pytest.raises(SourceError, match=r"HTTP 401: .*ExpiredSignatureError"):
         auth.token()
@@ -86,13 +86,13 @@ def test_an_expired_jwt_is_refused_by_the_standin(settings, github_standin, app_
 
 def test_a_token_near_its_expiry_is_renewed_before_use(github_standin, app_key):
     private, public = app_key
-    github_standin.configure_app(APP_ID, public, INSTALLATION_ID, token_lifetime_s=RENEW_BEFORE_S + 0.5)
-    import time
-
-    auth = GitHubAppAuth(github_standin.url, APP_ID, INSTALLATION_ID, Secret(private))
+    github_standin.configure_app(APP_ID, public, INSTALLATION_ID, token_lifetime_s=RENEW_BEFORE_S + 30)
+    now = [time.time()]
+    auth = GitHubAppAuth(github_standin.url, APP_ID, INSTALLATION_ID, Secret(private), clock=lambda: now[0])
     first = auth.token()
+    now[0] += 20
     assert auth.token() == first  # still more than RENEW_BEFORE_S to live
-    time.sleep(0.6)
+    now[0] += 20
     assert auth.token() != first and github_standin.tokens_issued == 2
 
 
