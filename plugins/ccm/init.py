@@ -80,6 +80,9 @@ CONNECTIONS: tuple[ConnectionTemplate, ...] = (
         ("password", "a token of an organisation owner with read access: Administration, Members, Metadata, "
                      "Contents, Pull requests, Checks, Deployments, Actions, Dependabot alerts (all read)"),
         ("extra.org", "the organisation's login, as in https://github.com/<org>"),
+        ("extra.app_id / extra.installation_id", "instead of a token, a GitHub App: its id and the organisation's "
+                                                 "installation id; the password is then the app's private key (PEM), "
+                                                 "and installation tokens are renewed as they expire"),
         ("extra.graphql_url", "optional: the GraphQL endpoint if not <host>/graphql (SAML identities)"),
     )),
 )
