@@ -67,12 +67,17 @@ CONNECTIONS: tuple[ConnectionTemplate, ...] = (
         ("host", "your Okta org URL"),
         ("password", "an API token (SSWS) of a read-only administrator: reads users, factors, admin roles and the "
                      "System Log (okta.users.read, okta.roles.read, okta.logs.read)"),
+        ("extra.client_id", "instead of an API token, an API service app (private_key_jwt): its client id; the "
+                            "password is then the app's private key (PEM); optional extra.key_id and extra.scopes"),
     )),
     ConnectionTemplate("google_default", "google", {
         "conn_type": "http", "host": "https://admin.googleapis.com", "password": ""}, (
         ("host", "the Admin SDK root, https://admin.googleapis.com"),
         ("password", "an OAuth access token with admin.directory.user.readonly for an admin (expires after an "
                      "hour: refresh it before each run)"),
+        ("extra.subject", "instead of an access token, a service account with domain-wide delegation of "
+                          "admin.directory.user.readonly: the admin's email to act as; the password is then the "
+                          "service account's JSON key"),
     )),
     ConnectionTemplate("github_default", "github", {
         "conn_type": "http", "host": "https://api.github.com", "password": "", "extra": {"org": "your-org"}}, (
