@@ -13,7 +13,7 @@ import logging
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -24,9 +24,16 @@ from ccm.errors import CcmError
 from ccm.evidence.cli import evidence_app
 from ccm.metrics import cli as metrics_cli
 
+if TYPE_CHECKING:  # the pipeline imports the engine, dbt and GX glue: only when a step runs
+    from ccm.pipeline import Shortfall
+
 app = typer.Typer(no_args_is_help=True, help="Continuous control monitoring for SOC 2 Type II.")
 controls_app = typer.Typer(no_args_is_help=True, help="The control matrix.")
 app.add_typer(controls_app, name="controls")
+datasets_app = typer.Typer(no_args_is_help=True, help="The dataset contracts (docs/datasets.md).")
+app.add_typer(datasets_app, name="datasets")
+inbox_app = typer.Typer(no_args_is_help=True, help="The inbox of HR, LMS, GRC and IGA exports.")
+app.add_typer(inbox_app, name="inbox")
 app.add_typer(evidence_app, name="evidence")
 app.command("dashboard")(metrics_cli.dashboard)
 console = Console()
@@ -97,35 +104,42 @@ def run(start: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"])]
 
     summary = run_interval(_settings(), _interval(start, end), _cli_run(), from_env)
     _print_results(summary.evaluation["results"])
+    _exit_on_shortfall(summary.shortfall)
 
 
 @app.command()
 def plan(start: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"])],
          end: Annotated[datetime, typer.Option("--to", formats=["%Y-%m-%d"])]) -> None:
     """Decide which control-periods closed in [--from, --to) and whether their inputs are complete."""
+    from ccm.pipeline import Shortfall
     from ccm.pipeline import plan as plan_step
 
     summary = plan_step(_settings(), _interval(start, end), _cli_run())
     console.print(f"planned {summary['planned']} control-periods, {summary['complete']} with complete inputs")
-    for line in summary["not_tested"]:
-        console.print(f"  not_tested: {line}")
+    _exit_on_shortfall(Shortfall(not_tested=tuple(summary["not_tested"])))
 
 
 @app.command()
 def transform(all_tests: Annotated[bool, typer.Option(
         "--all-tests", help="also run the staging views' integrity tests over the whole lake")] = False) -> None:
     """Build the planned populations with dbt."""
+    from ccm.pipeline import Shortfall
     from ccm.pipeline import transform as transform_step
 
-    console.print(transform_step(_settings(), _cli_run(), all_tests))
+    summary = transform_step(_settings(), _cli_run(), all_tests)
+    console.print(summary)
+    _exit_on_shortfall(Shortfall(unbuilt_populations=tuple(f"{m}: {why}" for m, why in summary["unbuilt"].items())))
 
 
 @app.command()
 def evaluate() -> None:
     """Run the GX suites over the planned populations and record results and evidence."""
+    from ccm.pipeline import Shortfall
     from ccm.pipeline import evaluate as evaluate_step
 
-    _print_results(evaluate_step(_settings(), _cli_run())["results"])
+    results = evaluate_step(_settings(), _cli_run())["results"]
+    _print_results(results)
+    _exit_on_shortfall(Shortfall.of_results(results))
 
 
 @app.command()
@@ -155,6 +169,22 @@ def status(control: Annotated[str | None, typer.Option(help="only this control")
     for row in rows:
         totals[row["status"]] = totals.get(row["status"], 0) + 1
     console.print("totals over all periods: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())))
+
+
+SHORTFALL_EXIT_CODE = 1  # the step ran, but something is untested; 2 is a configuration error
+
+
+def _exit_on_shortfall(shortfall: Shortfall) -> None:
+    """Name every failed extract, unbuilt population and `not_tested` control-period, then
+    exit 1: a run with holes in its evidence must not look like a clean run to cron or CI."""
+    if shortfall.ok:
+        return
+    for line in shortfall.lines():
+        console.print(f"[red]{line}[/]", highlight=False, soft_wrap=True)
+    console.print(f"[red]incomplete:[/] {len(shortfall.failed_extracts)} extracts failed, "
+                  f"{len(shortfall.unbuilt_populations)} populations not built, "
+                  f"{len(shortfall.not_tested)} control-periods not_tested")
+    raise typer.Exit(SHORTFALL_EXIT_CODE)
 
 
 _STYLE = {"pass": "green", "fail": "red", "excepted": "yellow", "not_tested": "bright_black"}
@@ -250,6 +280,100 @@ def controls_check(
         console.print(line, highlight=False, markup=False, soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
+
+
+# init and doctor ---------------------------------------------------------------------------
+
+@app.command("init")
+def init_command(
+    folder: Annotated[Path, typer.Argument(help="the configuration folder")] = Path("ccm-config"),
+) -> None:
+    """Write a deployment's starting configuration: every source's connection with each field and
+    what it is for, the settings, the inbox mapping, and a template per inbox export. Re-running
+    adds what is missing and never overwrites what you changed."""
+    from ccm.init import init_deployment
+
+    for written, path in init_deployment(folder, _settings()):
+        console.print(f"{written.value} {path}", highlight=False, soft_wrap=True)
+    console.print(f"next: edit {folder}/connections.env and {folder}/settings.env, `source` both, "
+                  "deliver the exports (see docs/datasets.md), then run `ccm doctor`", highlight=False)
+
+
+# doctor ------------------------------------------------------------------------------------
+
+@app.command()
+def doctor(
+    day: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="the day a run would read "
+                                                 "(default: yesterday, UTC)")] = None,
+    dataset: Annotated[list[str] | None, typer.Option("--dataset", help="only these datasets (repeatable)")] = None,
+) -> None:
+    """Check everything a run needs (sources, inbox exports, lake, evidence store), one row per
+    check with the fix for each failure; exits 1 if any check fails."""
+    from datetime import UTC, timedelta
+
+    from ccm.doctor import CheckStatus, run_doctor
+    from ccm.sources.connections import from_env
+
+    when = (day.date() if day else (datetime.now(UTC) - timedelta(days=1)).date())
+    results = run_doctor(_settings(), from_env, when, dataset)
+    style = {CheckStatus.OK: "green", CheckStatus.FAIL: "red", CheckStatus.SKIPPED: "bright_black"}
+    table = Table("area", "check", "result", "detail", "fix", show_lines=True)
+    for r in results:
+        table.add_row(r.area, r.check, f"[{style[r.status]}]{r.status.value}[/]", r.detail, r.fix)
+    console.print(table)
+    failed = [r for r in results if r.status is CheckStatus.FAIL]
+    console.print(f"{len(results)} checks for {when.isoformat()}: {len(failed)} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+# datasets and the inbox ------------------------------------------------------------------
+
+@datasets_app.command("list")
+def datasets_list(
+    markdown: Annotated[bool, typer.Option(help="print it as Markdown (docs/datasets.md)")] = False,
+) -> None:
+    """Every dataset: where it is read from, kind, key, columns and the controls that need it."""
+    from ccm.controls.catalog import load_controls
+    from ccm.controls.describe import datasets_markdown
+    from ccm.sources.describe import export_path
+    from ccm.sources.registry import FAMILIES, dataset_kinds
+
+    catalog = load_controls(_settings(), dataset_kinds())
+    if markdown:
+        sys.stdout.write(datasets_markdown(catalog))
+        return
+    table = Table("dataset", "kind", "key", "read from", "required columns")
+    for family in FAMILIES:
+        for dataset in family.datasets:
+            origin = family.conn_id or f"<inbox>/{export_path(dataset)}"
+            table.add_row(dataset.key, dataset.kind.value, ", ".join(dataset.key_columns), origin,
+                          ", ".join(c.path for c in dataset.columns if c.required))
+    console.print(table)
+
+
+@inbox_app.command("template")
+def inbox_template(
+    dataset: Annotated[str, typer.Argument(help="an inbox export dataset, e.g. hr.employees")],
+    out: Annotated[Path | None, typer.Option(help="file to write (default ./<dataset>.template.<csv|json>)")] = None,
+    force: Annotated[bool, typer.Option(help="overwrite an existing file")] = False,
+) -> None:
+    """Write a ready export file: the contract's columns and one example row of placeholders."""
+    from ccm.sources.describe import export_format
+    from ccm.sources.describe import inbox_template as render
+    from ccm.sources.registry import get_dataset
+
+    contract = get_dataset(dataset)
+    text = render(contract)
+    target = out or Path(f"{contract.key}.template.{export_format(contract)}")
+    if target.exists() and not force:
+        raise CcmError(f"{target} exists; not overwritten (--force to replace it)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    settings = _settings()
+    console.print(f"wrote {target}: replace the example row, then deliver it as "
+                  f"{settings.inbox_uri}/{contract.source}/{contract.name}/{contract.name}_YYYY-MM-DD"
+                  f".{export_format(contract)}", highlight=False, soft_wrap=True)
 
 
 def entrypoint() -> None:

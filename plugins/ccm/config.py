@@ -14,6 +14,7 @@ from pathlib import Path
 from ccm.errors import ConfigError
 
 PROJECT_DIR_ENV = "CCM_PROJECT_DIR"
+INBOX_MAPPING_FILE = "inbox_mapping.yml"
 
 
 def _default_project_dir() -> Path:
@@ -44,6 +45,9 @@ class Settings:
     evidence_retention_days: int = 400
     http_max_attempts: int = 6
     http_max_total_wait_s: float = 300.0
+    # how inbox exports differ from their contracts (column names, date formats, encoding):
+    # CCM_INBOX_MAPPING, else the company folder's inbox_mapping.yml if there is one
+    inbox_mapping_path: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -54,6 +58,8 @@ class Settings:
         if self.company_dir is not None and not Path(self.company_dir).is_dir():
             raise ConfigError(f"settings: CCM_COMPANY_DIR points at {self.company_dir}, which is not a directory "
                               "(create it with `ccm controls init`)")
+        if self.inbox_mapping_path is not None and not Path(self.inbox_mapping_path).is_file():
+            raise ConfigError(f"settings: CCM_INBOX_MAPPING points at {self.inbox_mapping_path}, which is not a file")
         if self.late_data_lookback < timedelta(0):
             raise ConfigError("settings: CCM_LATE_DATA_LOOKBACK_HOURS must not be negative")
 
@@ -94,6 +100,10 @@ class Settings:
             http_wait = float(env.get("CCM_HTTP_MAX_TOTAL_WAIT_SECONDS", "300"))
         except ValueError as exc:
             raise ConfigError(f"settings: {exc}") from exc
+        company_dir = Path(env["CCM_COMPANY_DIR"]).resolve() if env.get("CCM_COMPANY_DIR") else None
+        mapping = (Path(env["CCM_INBOX_MAPPING"]) if env.get("CCM_INBOX_MAPPING")
+                   else company_dir / INBOX_MAPPING_FILE
+                   if company_dir and (company_dir / INBOX_MAPPING_FILE).is_file() else None)
         return cls(
             project_dir=project_dir,
             data_dir=data_dir,
@@ -103,7 +113,8 @@ class Settings:
             warehouse_path=Path(env.get("CCM_WAREHOUSE") or data_dir / "warehouse.duckdb"),
             controls_path=Path(env.get("CCM_CONTROLS") or project_dir / "include" / "controls.yml"),
             exceptions_path=Path(env.get("CCM_EXCEPTIONS") or project_dir / "include" / "exceptions.yml"),
-            company_dir=Path(env["CCM_COMPANY_DIR"]).resolve() if env.get("CCM_COMPANY_DIR") else None,
+            company_dir=company_dir,
+            inbox_mapping_path=mapping,
             late_data_lookback=timedelta(hours=lookback_hours),
             s3_endpoint_url=env.get("CCM_S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL") or None,
             evidence_retention_days=retention,

@@ -134,15 +134,15 @@ class Dataset:
             value = lookup(record, column.path)
             if value is None:
                 if column.required:
-                    raise RecordError(self.key, ref, f"required field {column.path!r} is missing")
+                    raise RecordError(self.key, ref, f"required field {column.path!r} is missing", column.path)
                 row[column.name] = None
                 continue
             try:
                 row[column.name] = convert(value, column.type)
             except (TypeError, ValueError) as exc:
                 raise RecordError(
-                    self.key, ref, f"field {column.path!r} should be {column.type.value}, got {value!r} ({exc})"
-                ) from None
+                    self.key, ref, f"field {column.path!r} should be {column.type.value}, got {value!r} ({exc})",
+                    column.path) from None
         row[RAW] = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
         return row
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ccm.config import Settings
-from ccm.constants import DatasetKind, ExtractStatus
+from ccm.constants import DatasetKind, ExtractStatus, Status
 from ccm.controls import engine
 from ccm.errors import CcmError
 from ccm.lake import Lake
@@ -188,27 +188,87 @@ def publish(settings: Settings, run: RunContext) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class Shortfall:
+    """What a pipeline step could not do, so its caller can exit non-zero and say which.
+
+    A run that finished is not a run that tested everything: an extract that failed or came
+    out incomplete, a population dbt could not build and a control-period `not_tested` all
+    mean the evidence has a hole for that day, and a scheduler or CI job that only sees exit
+    code 0 would never look (issue 18 item 6). Each entry is one line naming the dataset or
+    the control-period and why.
+    """
+
+    failed_extracts: tuple[str, ...] = ()
+    unbuilt_populations: tuple[str, ...] = ()
+    not_tested: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not (self.failed_extracts or self.unbuilt_populations or self.not_tested)
+
+    def lines(self) -> list[str]:
+        return ([f"extract failed: {line}" for line in self.failed_extracts]
+                + [f"population not built: {line}" for line in self.unbuilt_populations]
+                + [f"not_tested: {line}" for line in self.not_tested])
+
+    @classmethod
+    def of_results(cls, results: list[dict[str, Any]]) -> Shortfall:
+        """The `not_tested` control-periods among `evaluate`'s results."""
+        return cls(not_tested=tuple(f"{r['control_id']} {r['period']}: {r.get('reason') or 'no reason recorded'}"
+                                    for r in results if r["status"] == Status.NOT_TESTED.value))
+
+
+@dataclass(frozen=True)
 class IntervalSummary:
     interval: Interval
     manifests: list[ExtractManifest]
     plan: dict[str, Any]
     evaluation: dict[str, Any]
+    # dataset key -> why its extract failed or came out incomplete (its manifest says so too)
+    extract_failures: dict[str, str] = field(default_factory=dict)
+    unbuilt: dict[str, str] = field(default_factory=dict)  # population model -> why dbt did not build it
+
+    @property
+    def shortfall(self) -> Shortfall:
+        not_tested = Shortfall.of_results(self.evaluation.get("results", [])).not_tested
+        return Shortfall(tuple(f"{key}: {why}" for key, why in self.extract_failures.items()),
+                         tuple(f"{model}: {why}" for model, why in self.unbuilt.items()), not_tested)
 
 
 def run_interval(settings: Settings, interval: Interval, run: RunContext, resolve: ConnectionResolver,
                  datasets: list[str] | None = None, **client_overrides: Any) -> IntervalSummary:
-    """Every step for one interval, in-process (the CLI path; the DAG runs the same steps as tasks)."""
+    """Every step for one interval, in-process (the CLI path; the DAG runs the same steps as tasks).
+
+    A failed extract does not stop the run (the controls that need it come out `not_tested`);
+    it is kept in the summary so the caller can say which and exit non-zero.
+    """
     manifests: list[ExtractManifest] = []
+    failures: dict[str, str] = {}
     for key in datasets or [d.key for d in ALL_DATASETS]:
         try:
-            manifests.append(extract(settings, key, interval, run, resolve, **client_overrides))
+            manifest = extract(settings, key, interval, run, resolve, **client_overrides)
         except Exception as exc:  # recorded in a failed manifest; controls depending on it are not_tested
             log.error("extract %s failed: %s", key, exc)
+            failures[key] = str(exc) or type(exc).__name__
+            continue
+        manifests.append(manifest)
+        if manifest.status is not ExtractStatus.COMPLETE:
+            failures[key] = _incomplete_reason(manifest)
     planned = plan(settings, interval, run)
-    transform(settings, run)
+    transformed = transform(settings, run)
     evaluation = evaluate(settings, run)
     publish(settings, run)
-    return IntervalSummary(interval, manifests, planned, evaluation)
+    return IntervalSummary(interval, manifests, planned, evaluation, failures, dict(transformed.get("unbuilt", {})))
+
+
+def _incomplete_reason(manifest: ExtractManifest) -> str:
+    """One line from an incomplete manifest: what was quarantined and why, and any notes."""
+    parts = [f"{reason} ({count}x)" for reason, count in manifest.quarantine_reasons.items()]
+    parts += manifest.notes
+    if manifest.error:
+        parts.append(manifest.error)
+    detail = f"{manifest.quarantined} records quarantined" if manifest.quarantined else ""
+    return f"{manifest.status.value}" + (f": {detail}" if detail else "") + (f": {'; '.join(parts)}" if parts else "")
 
 
 def failed_extracts(manifests: list[ExtractManifest]) -> list[str]:

@@ -58,14 +58,14 @@ def test_the_missing_november_export_is_planted(tmp_path):
     assert (demo / "world" / "exports" / "hr" / "employees" / "employees_2025-12-01.csv").exists()
 
 
-def test_a_row_without_an_employee_id_is_quarantined(settings, demo_dir, small_spec):
+def test_a_row_without_an_employee_id_refuses_the_export_naming_line_and_column(settings, demo_dir, small_spec):
     day = small_spec.window_start
     deliver(demo_dir, settings, small_spec.observation_time(day + timedelta(days=1)))
     export = Path(settings.inbox_uri) / "hr" / "employees" / f"employees_{day:%Y-%m-%d}.csv"
     lines = export.read_text().splitlines()
     lines[2] = "," + lines[2].split(",", 1)[1]
     export.write_text("\n".join(lines) + "\n")
-    manifest = extract_day(settings, day)
-    assert manifest.status is ExtractStatus.INCOMPLETE
-    assert manifest.quarantine_reasons == {"required field 'employee_id' is missing": 1}
+    with pytest.raises(SourceError, match=r"hr: hr/employees/employees_2025-10-01\.csv line 3 column 'employee_id': "
+                                          r"required field 'employee_id' is missing"):
+        extract_day(settings, day)
     assert Lake(settings.lake_uri).dataset_files(EMPLOYEES) == []

@@ -55,11 +55,14 @@ class HttpSourceConfig:
     extra_headers: dict[str, str] = field(default_factory=dict)
     # a source-specific throttling signal beyond 429/5xx (e.g. Google's 403 userRateLimitExceeded)
     retry_when: Callable[[httpx.Response], bool] | None = None
+    # credentials that change during a run (e.g. a GitHub App's installation tokens): used
+    # instead of the static `token` header
+    auth: httpx.Auth | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
             raise SourceError(self.source, f"base URL must start with http:// or https://, got {self.base_url!r}")
-        if not self.token:
+        if not self.token and self.auth is None:
             raise SourceError(self.source, "no API token configured")
 
 
@@ -121,10 +124,11 @@ class ApiClient:
         self.waited_s = 0.0
         self._sleep = sleep
         headers = {"Accept": "application/json", "User-Agent": "ccm/0.1", **config.extra_headers}
-        headers[config.auth_header] = f"{config.auth_prefix}{config.token}"
+        if config.auth is None:
+            headers[config.auth_header] = f"{config.auth_prefix}{config.token}"
         self._client = httpx.Client(
             base_url=config.base_url, headers=headers, timeout=config.timeout_s, transport=transport,
-            verify=_ssl_context(),
+            verify=_ssl_context(), auth=config.auth,
         )
 
     def close(self) -> None:

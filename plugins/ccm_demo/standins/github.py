@@ -133,7 +133,61 @@ class GitHubStandin(StandinServer):
                         headers={"x-ratelimit-remaining": "0",
                                  "x-ratelimit-reset": str(int(time.time()) + limit["seconds"])})
 
+    # GitHub App installations ---------------------------------------------------------
+    def configure_app(self, app_id: str, public_key_pem: str, installation_id: str,
+                      token_lifetime_s: float = 3600.0, token_max_requests: int | None = None) -> None:
+        """Serve a GitHub App installation: `POST /app/installations/{id}/access_tokens` checks the
+        app's RS256 JWT (signature with `public_key_pem`, `iss`, `iat`/`exp` within 10 minutes, not
+        expired) and issues installation tokens that expire after `token_lifetime_s` (real time) or
+        `token_max_requests` API calls, whichever comes first (a test can expire one mid-extract)."""
+        self._app = {"app_id": str(app_id), "public_key": public_key_pem, "installation_id": str(installation_id),
+                     "lifetime": token_lifetime_s, "max_requests": token_max_requests}
+        self._installation_tokens: dict[str, dict[str, Any]] = {}
+        self.tokens_issued = 0
+
+    def _issue_installation_token(self, request: Request, installation_id: str) -> Response:
+        import jwt
+
+        app = getattr(self, "_app", None)
+        if app is None or installation_id != app["installation_id"]:
+            return self._not_found()
+        presented = request.headers.get("authorization", "").removeprefix("Bearer ")
+        try:
+            claims = jwt.decode(presented, app["public_key"], algorithms=["RS256"], leeway=60,
+                                options={"require": ["iat", "exp", "iss"]})
+        except jwt.PyJWTError as exc:
+            return Response(401, {"message": f"A JSON web token could not be decoded ({type(exc).__name__})",
+                                  "documentation_url": DOCS})
+        if str(claims["iss"]) != app["app_id"] or claims["exp"] - claims["iat"] > 600:
+            return Response(401, {"message": "'Issuer' claim ('iss') must be the app id and the JWT live at most "
+                                             "10 minutes", "documentation_url": DOCS})
+        token = "ghs_" + hashlib.sha256(f"{presented}{time.monotonic_ns()}".encode()).hexdigest()[:36]
+        expires = time.time() + app["lifetime"]
+        with self._limits_lock:
+            self._installation_tokens[token] = {"expires": expires, "uses_left": app["max_requests"]}
+            self.tokens_issued += 1
+        return Response(201, {"token": token, "expires_at": datetime.fromtimestamp(expires, UTC).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"), "permissions": {"members": "read", "pull_requests": "read"},
+            "repository_selection": "all"})
+
+    def authorized(self, headers: dict[str, str]) -> bool:
+        if super().authorized(headers):
+            return True
+        token = headers.get("authorization", "").removeprefix("Bearer ")
+        with self._limits_lock:
+            live = getattr(self, "_installation_tokens", {}).get(token)
+            return bool(live) and live["expires"] > time.time() and (live["uses_left"] is None
+                                                                     or live["uses_left"] >= 0)
+
     def dispatch(self, request: Request) -> Response:
+        match = re.fullmatch(r"/app/installations/(\d+)/access_tokens", request.path)
+        if match and request.method == "POST":
+            return self._issue_installation_token(request, match.group(1))
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        with self._limits_lock:  # one use per API request (authorized() is asked more than once)
+            live = getattr(self, "_installation_tokens", {}).get(token)
+            if live and live["uses_left"] is not None:
+                live["uses_left"] -= 1
         if request.path != "/_standin/faults" and self.authorized(request.headers):
             limited = self._rate_limited(request.path)
             if limited is not None:

@@ -51,6 +51,83 @@ class OktaStandin(StandinServer):
         return {"errorCode": codes.get(status, "E0000009"), "errorSummary": message,
                 "errorLink": codes.get(status, "E0000009"), "errorId": "oae-standin", "errorCauses": []}
 
+    # OAuth 2.0 service app (client credentials with private_key_jwt) -------------------
+    def configure_service_app(self, client_id: str, public_key_pem: str, scopes: tuple[str, ...],
+                              token_lifetime_s: int = 3600, token_max_requests: int | None = None) -> None:
+        """Serve an API service app: `POST /oauth2/v1/token` checks the client assertion (RS256
+        signature with `public_key_pem`; `iss` = `sub` = client id; `aud` = this token endpoint;
+        `exp` within an hour; `jti` not reused) and the scopes requested against those granted,
+        and issues access tokens that expire after `token_lifetime_s` or `token_max_requests`
+        API calls (a test can expire one mid-extract)."""
+        self._service_app = {"client_id": client_id, "public_key": public_key_pem, "scopes": set(scopes),
+                             "lifetime": token_lifetime_s, "max_requests": token_max_requests}
+        self._access_tokens: dict[str, dict[str, Any]] = {}
+        self._seen_jti: set[str] = set()
+        self.tokens_issued = 0
+
+    def _oauth_error(self, status: int, error: str, description: str) -> Response:
+        return Response(status, {"error": error, "error_description": description})
+
+    def _issue_access_token(self, request: Request) -> Response:
+        import hashlib
+        import time
+        from urllib.parse import parse_qs
+
+        import jwt
+
+        app = getattr(self, "_service_app", None)
+        form = {k: v[-1] for k, v in parse_qs(request.body.decode()).items()}
+        if app is None:
+            return self._oauth_error(401, "invalid_client", "no such client")
+        if form.get("grant_type") != "client_credentials":
+            return self._oauth_error(400, "unsupported_grant_type", "grant_type must be client_credentials")
+        if form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+            return self._oauth_error(400, "invalid_client", "client_assertion_type must be jwt-bearer")
+        audiences = [f"{base}/oauth2/v1/token" for base in {request.link_base, request.base_url, self.url} if base]
+        try:
+            claims = jwt.decode(form.get("client_assertion", ""), app["public_key"], algorithms=["RS256"], leeway=60,
+                                audience=audiences, options={"require": ["iss", "sub", "aud", "exp", "iat", "jti"]})
+        except jwt.PyJWTError as exc:
+            return self._oauth_error(401, "invalid_client", f"The client_assertion is invalid ({type(exc).__name__})")
+        if claims["iss"] != app["client_id"] or claims["sub"] != app["client_id"]:
+            return self._oauth_error(401, "invalid_client", "iss and sub must be the client id")
+        if claims["exp"] - claims["iat"] > 3600 or claims["jti"] in self._seen_jti:
+            return self._oauth_error(401, "invalid_client", "the assertion lives too long or its jti was used")
+        self._seen_jti.add(claims["jti"])
+        requested = set((form.get("scope") or "").split())
+        if not requested or not requested <= app["scopes"]:
+            return self._oauth_error(400, "invalid_scope", "The following scopes are not granted: "
+                                     + " ".join(sorted(requested - app["scopes"])))
+        token = hashlib.sha256(f"{claims['jti']}{time.monotonic_ns()}".encode()).hexdigest()
+        with self._log_lock:
+            self._access_tokens[token] = {"expires": time.time() + app["lifetime"], "uses_left": app["max_requests"]}
+            self.tokens_issued += 1
+        return Response(200, {"token_type": "Bearer", "expires_in": app["lifetime"], "access_token": token,
+                              "scope": " ".join(sorted(requested))})
+
+    def authorized(self, headers: dict[str, str]) -> bool:
+        import time
+
+        if super().authorized(headers):
+            return True
+        value = headers.get("authorization", "")
+        if not value.startswith("Bearer "):
+            return False
+        with self._log_lock:
+            live = getattr(self, "_access_tokens", {}).get(value.removeprefix("Bearer "))
+            return bool(live) and live["expires"] > time.time() and (live["uses_left"] is None
+                                                                     or live["uses_left"] >= 0)
+
+    def dispatch(self, request: Request) -> Response:
+        if request.path == "/oauth2/v1/token" and request.method == "POST":
+            return self._issue_access_token(request)
+        value = request.headers.get("authorization", "")
+        with self._log_lock:  # one use per API request
+            live = getattr(self, "_access_tokens", {}).get(value.removeprefix("Bearer "))
+            if live and live["uses_left"] is not None:
+                live["uses_left"] -= 1
+        return super().dispatch(request)
+
     def routes(self):
         return [
             ("GET", r"/api/v1/users", self.list_users),

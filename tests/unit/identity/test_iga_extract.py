@@ -65,26 +65,26 @@ def test_the_review_register_keeps_what_had_happened_by_the_export(settings, del
                for r in q3)
 
 
-def test_a_malformed_register_names_the_file_and_a_bad_record_is_quarantined(settings, deliver, small_spec):
+def test_a_malformed_register_is_refused_naming_the_file_record_and_column(settings, deliver, small_spec):
     day = small_spec.window_start + timedelta(days=3)
     deliver(small_spec.observation_time(day + timedelta(days=1)))
     export = Path(settings.inbox_uri) / "iga" / "access_reviews" / f"access_reviews_{day:%Y-%m-%d}.json"
     records = json.loads(export.read_text())
     records[1]["started_at"] = "soon"
     export.write_text(json.dumps(records))
-    manifest = _extract(settings, "iga.access_reviews", day)
-    assert manifest.status is ExtractStatus.INCOMPLETE
-    assert manifest.quarantine_reasons == {"field 'started_at' should be timestamp, got 'soon' "
-                                           "(Invalid isoformat string: 'soon')": 1}
+    with pytest.raises(SourceError, match=rf"iga: iga/access_reviews/access_reviews_{day:%Y-%m-%d}.json record #1 "
+                                          r"column 'started_at': field 'started_at' should be timestamp, got 'soon'"):
+        _extract(settings, "iga.access_reviews", day)
     assert Lake(settings.lake_uri).dataset_files(ACCESS_REVIEWS) == []
     export.write_text(export.read_text()[:-20])
-    with pytest.raises(SourceError, match=rf"iga: iga/access_reviews/access_reviews_{day:%Y-%m-%d}.json is not valid "
-                                          "JSON"):
+    with pytest.raises(SourceError, match=rf"iga: iga/access_reviews/access_reviews_{day:%Y-%m-%d}.json line 1: is "
+                                          "not valid JSON"):
         _extract(settings, "iga.access_reviews", day)
     csv_export = Path(settings.inbox_uri) / "iga" / "approved_admins" / f"approved_admins_{day:%Y-%m-%d}.csv"
     lines = csv_export.read_text().splitlines()
     lines[1] = ",".join(value if index != 4 else "" for index, value in enumerate(lines[1].split(",")))
     csv_export.write_text("\n".join(lines) + "\n")
-    manifest = _extract(settings, "iga.approved_admins", day)
-    assert manifest.quarantine_reasons == {"required field 'role' is missing": 1}
+    with pytest.raises(SourceError, match=r"approved_admins_.*\.csv line 2 column 'role': required field 'role' is "
+                                          "missing"):
+        _extract(settings, "iga.approved_admins", day)
     assert Lake(settings.lake_uri).dataset_files(APPROVED_ADMINS) == []

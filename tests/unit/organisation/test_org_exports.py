@@ -83,23 +83,21 @@ def test_an_export_not_yet_delivered_is_not_read(org_settings, org_demo, org_spe
         extract_day(org_settings, "lms.training_completions", day)
 
 
-def test_a_malformed_json_record_is_quarantined_and_nothing_written(org_settings, org_demo, org_spec):
+def test_a_malformed_json_record_refuses_the_export_naming_record_and_field(org_settings, org_demo, org_spec):
     day = org_spec.window_start + timedelta(days=4)
     run_at(org_settings, org_demo, org_spec.observation_time(day + timedelta(days=1)))
     export = Path(org_settings.inbox_uri) / "grc/risks/risks_2025-10-05.json"
     records = json.loads(export.read_text())
     records[2]["identified_on"] = "05/10/2025"
     export.write_text(json.dumps(records))
-    manifest = extract_day(org_settings, "grc.risks", day)
-    assert manifest.status is ExtractStatus.INCOMPLETE
-    [(reason, count)] = manifest.quarantine_reasons.items()
-    assert count == 1 and reason.startswith("field 'identified_on' should be date, got '05/10/2025'")
+    with pytest.raises(SourceError, match=r"grc: grc/risks/risks_2025-10-05\.json record #2 column 'identified_on': "
+                                          r"field 'identified_on' should be date, got '05/10/2025'"):
+        extract_day(org_settings, "grc.risks", day)
     assert Lake(org_settings.lake_uri).dataset_files(RISKS) == []
-    quarantined = (Path(org_settings.lake_uri) / manifest.quarantine_path).read_text().splitlines()
-    assert json.loads(quarantined[0])["where"] == f"#2 id={records[2]['id']}"
 
 
-def test_a_csv_row_without_a_required_field_is_quarantined_and_nothing_written(org_settings, org_demo, org_spec):
+def test_a_csv_row_without_a_required_field_refuses_the_export_naming_line_and_column(org_settings, org_demo,
+                                                                                     org_spec):
     day = org_spec.window_start + timedelta(days=4)
     run_at(org_settings, org_demo, org_spec.observation_time(day + timedelta(days=1)))
     export = Path(org_settings.inbox_uri) / "lms/training_completions/training_completions_2025-10-05.csv"
@@ -109,9 +107,9 @@ def test_a_csv_row_without_a_required_field_is_quarantined_and_nothing_written(o
     fields[header.index("status")] = ""
     lines[5] = ",".join(fields)
     export.write_text("\n".join(lines) + "\n")
-    manifest = extract_day(org_settings, "lms.training_completions", day)
-    assert manifest.status is ExtractStatus.INCOMPLETE
-    assert manifest.quarantine_reasons == {"required field 'status' is missing": 1}
+    with pytest.raises(SourceError, match=r"training_completions_2025-10-05\.csv line 6 column 'status': required "
+                                          r"field 'status' is missing"):
+        extract_day(org_settings, "lms.training_completions", day)
     assert Lake(org_settings.lake_uri).dataset_files(TRAINING_COMPLETIONS) == []
 
 

@@ -5,7 +5,11 @@ name, the read-only role to assume, the regions the company is active in), optio
 endpoint (`extra.endpoint_url`, e.g. a moto server; `extra.endpoint_urls` per service)
 and the home region. Credentials are the connection's login/password when set, otherwise
 the standard AWS credential chain; each account is entered with STS AssumeRole. Nothing
-credential-like is ever logged or stored.
+credential-like is ever logged or stored. Instead of `extra.accounts`, `extra.organization`
+discovers the accounts from the AWS Organization at every extract (organization.py). The
+audit role's least-privilege policy is include/aws/ccm-audit-policy.json, deployed to every
+account by include/aws/ccm-audit-stackset.yaml; a test records every call the extract makes
+and checks the policy allows it and nothing more.
 
 Every call uses botocore's standard retry mode (throttling and transient errors, bounded
 by `settings.http_max_attempts`); pagination is bounded; a call that still fails raises

@@ -243,8 +243,15 @@ def make_client(connection: Connection | None, settings: Settings, /,
     if not isinstance(endpoint_urls, dict):
         raise ConfigError(f"connection {CONN_ID}: extra.endpoint_urls must map service names to URLs")
     password = str(connection.password or "")  # a Secret: never shown in reprs
-    return AwsClient(
-        accounts=accounts_from_extra(extra, connection.conn_id),
+    discovery = None
+    if "organization" in extra:  # accounts listed from the AWS Organization (ccm.sources.aws.organization)
+        from ccm.sources.aws.organization import OrganizationDiscovery
+
+        if extra.get("accounts"):
+            raise ConfigError(f"connection {CONN_ID}: set extra.accounts or extra.organization, not both")
+        discovery = OrganizationDiscovery.from_extra(extra["organization"])
+    client = AwsClient(
+        accounts=() if discovery else accounts_from_extra(extra, connection.conn_id),
         home_region=extra.get("region_name") or "us-east-1",
         endpoint_url=extra.get("endpoint_url") or None,
         endpoint_urls=dict(endpoint_urls),
@@ -253,3 +260,8 @@ def make_client(connection: Connection | None, settings: Settings, /,
         page_size=overrides.pop("page_size", None),
         sleep=sleep or time.sleep,
     )
+    if discovery is not None:
+        from ccm.sources.aws.organization import discover_accounts
+
+        client.accounts = discover_accounts(client, discovery)
+    return client

@@ -9,6 +9,8 @@ directory or S3 prefix, no credentials), the file layout
 
 - `inbox.py`: listing, choosing and parsing dated export files (CSV or JSON), recording
   each file read with its SHA-256.
+- `contract.py`: an export checked whole against its contract (refused naming file, line
+  and column) after the configured column mapping (renames, date formats, encoding).
 - `daily.py`: the daily-export fetcher and `export_family`, the family each system is.
 - `datasets.py`: every system's dataset contracts and export formats.
 """

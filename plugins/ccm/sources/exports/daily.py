@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ccm.errors import SourceError
 from ccm.sources.connections import Connection
+from ccm.sources.exports.contract import ColumnMapping, load_mappings
 from ccm.sources.exports.inbox import Inbox, export_day, export_for, read_records
 from ccm.sources.extract import Fetcher, FetchLog, Interval
 from ccm.sources.family import SourceFamily
@@ -32,12 +33,15 @@ def expected_name(directory: str, stem: str, extension: str, interval: Interval)
     return f"{directory}/{stem}_{export_day(interval.end):%Y-%m-%d}.{extension}"
 
 
-def daily_export_fetcher(source: str, directory: str, stem: str, extension: str) -> FetcherFactory:
+def daily_export_fetcher(dataset: Dataset, directory: str, stem: str, extension: str) -> FetcherFactory:
     """A fetcher factory reading `<directory>/<stem>_<day>.<extension>` for each extract interval.
 
     Any file in `directory` dated the day is accepted (a re-delivery with a suffix wins, by
     name order); the message for a missing one names the file the system should have sent.
+    The file is checked whole against the dataset's contract, through the inbox's configured
+    column mapping if it has one, before any record is yielded.
     """
+    source = dataset.source
 
     def factory(inbox: Inbox) -> Fetcher:
         def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
@@ -47,7 +51,8 @@ def daily_export_fetcher(source: str, directory: str, stem: str, extension: str)
                 detail = str(exc).removeprefix(f"{source}: ")
                 raise SourceError(source, f"export {expected_name(directory, stem, extension, interval)} "
                                           f"was not delivered ({detail})") from None
-            yield from read_records(inbox, export, fetch_log, source)
+            mapping = inbox.mappings.get(dataset.key) or ColumnMapping.identity(dataset)
+            yield from read_records(inbox, export, fetch_log, source, mapping)
 
         return fetch
 
@@ -55,8 +60,12 @@ def daily_export_fetcher(source: str, directory: str, stem: str, extension: str)
 
 
 def make_inbox(connection: Connection | None, settings: Settings, /, **_overrides: Any) -> Inbox:
-    """Exports arrive in the inbox (`Settings.inbox_uri`): no connection, no credentials."""
-    return Inbox(settings.inbox_uri, settings.s3_endpoint_url)
+    """Exports arrive in the inbox (`Settings.inbox_uri`): no connection, no credentials; how
+    an export's columns differ from its contract comes from `Settings.inbox_mapping_path`."""
+    from ccm.sources.exports.datasets import DATASETS
+
+    mappings = load_mappings(settings.inbox_mapping_path, {d.key: d for d in DATASETS})
+    return Inbox(settings.inbox_uri, settings.s3_endpoint_url, mappings)
 
 
 def export_family(source: str, datasets: tuple[Dataset, ...], formats: Mapping[str, str]) -> SourceFamily[Inbox]:
@@ -64,6 +73,6 @@ def export_family(source: str, datasets: tuple[Dataset, ...], formats: Mapping[s
     its export being `<source>/<dataset>/<dataset>_YYYY-MM-DD.<format>`."""
     return SourceFamily(
         name=source, conn_id=None, datasets=datasets, make_client=make_inbox,
-        fetchers={d.name: daily_export_fetcher(source, f"{source}/{d.name}", d.name, formats[d.name])
+        fetchers={d.name: daily_export_fetcher(d, f"{source}/{d.name}", d.name, formats[d.name])
                   for d in datasets},
     )

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ccm.errors import SourceError
+from ccm.errors import ExportError, SourceError
 from ccm.manifests import InputFile
+from ccm.sources.exports.contract import DEFAULT_ENCODING, ColumnMapping, check_export, check_header, decode
 from ccm.sources.extract import FetchLog
 
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
@@ -36,10 +37,12 @@ class ExportFile:
 
 
 class Inbox:
-    def __init__(self, uri: str, s3_endpoint_url: str | None = None) -> None:
+    def __init__(self, uri: str, s3_endpoint_url: str | None = None,
+                 mappings: dict[str, ColumnMapping] | None = None) -> None:
         from ccm.lake import open_filesystem  # pyarrow: not at import time, DAG files import this package
 
         self.uri = uri
+        self.mappings = mappings or {}  # dataset key -> configured column mapping (contract.load_mappings)
         self.fs, self.root = open_filesystem(uri, s3_endpoint_url)
 
     def __enter__(self) -> Inbox:
@@ -82,31 +85,45 @@ def export_day(interval_end: datetime) -> date:
     return (interval_end - timedelta(microseconds=1)).date()
 
 
-def read_records(inbox: Inbox, export: ExportFile, fetch_log: FetchLog, source: str) -> list[dict[str, Any]]:
-    """Parse a CSV (header row) or JSON (list of objects) export and record it as an input."""
+def read_records(inbox: Inbox, export: ExportFile, fetch_log: FetchLog, source: str,
+                 mapping: ColumnMapping | None = None) -> list[dict[str, Any]]:
+    """Parse a CSV (header row) or JSON (list of objects) export and record it as an input.
+
+    With the dataset's `mapping` (its contract and how the export differs from it) the whole
+    file is checked first (`ccm.sources.exports.contract`): a malformed export raises
+    ExportError naming file, line or record, and column, and none of it is returned.
+    """
     data = inbox.read(export.path)
     fetch_log.inputs.append(InputFile(export.path, hashlib.sha256(data).hexdigest(), len(data)))
     fetch_log.pages += 1
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SourceError(source, f"{export.path} is not UTF-8 text: {exc}") from None
+    text = decode(source, export.path, data, mapping.encoding if mapping else DEFAULT_ENCODING)
     if export.path.endswith(".json"):
         try:
             records = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise SourceError(source, f"{export.path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+            raise ExportError(source, export.path, f"is not valid JSON: {exc.msg} at column {exc.colno}",
+                              line=exc.lineno) from None
         if not isinstance(records, list):
-            raise SourceError(source, f"{export.path}: expected a JSON list of records")
-        return records
+            raise ExportError(source, export.path, "expected a JSON list of records")
+        if mapping is None:
+            return records
+        for index, record in enumerate(records):
+            if not isinstance(record, dict):
+                raise ExportError(source, export.path, f"expected an object, got {type(record).__name__}",
+                                  record=index)
+        return check_export(source, export.path, list(enumerate(records)), mapping, csv_lines=False)
     if export.path.endswith(".csv"):
         reader = csv.DictReader(io.StringIO(text))
         if not reader.fieldnames:
-            raise SourceError(source, f"{export.path}: empty CSV (no header row)")
+            raise ExportError(source, export.path, "empty CSV (no header row)")
+        if mapping is not None:
+            check_header(source, export.path, list(reader.fieldnames), mapping)
         rows = []
-        for number, row in enumerate(reader, start=2):
+        for row in reader:
             if None in row:
-                raise SourceError(source, f"{export.path} line {number}: more fields than the header has")
-            rows.append({k: (v if v != "" else None) for k, v in row.items()})
-        return rows
-    raise SourceError(source, f"{export.path}: unsupported export format (expected .csv or .json)")
+                raise ExportError(source, export.path, "more fields than the header has", line=reader.line_num)
+            rows.append((reader.line_num, {k: (v if v != "" else None) for k, v in row.items()}))
+        if mapping is None:
+            return [row for _, row in rows]
+        return check_export(source, export.path, rows, mapping, csv_lines=True)
+    raise ExportError(source, export.path, "unsupported export format (expected .csv or .json)")

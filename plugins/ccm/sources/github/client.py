@@ -49,8 +49,16 @@ def make_client(connection: Connection | None, settings: Settings, /, sleep: Any
     org = (connection.extra or {}).get("org")
     if not org:
         raise ConfigError(f"connection {connection.conn_id}: extra.org (the GitHub organisation's login) is required")
+    extra = connection.extra or {}
+    app_auth = None
+    if extra.get("app_id"):  # a GitHub App: the password is its private key (app_auth.py)
+        from ccm.sources.github.app_auth import GitHubAppAuth
+
+        app_auth = GitHubAppAuth(connection.base_url, str(extra["app_id"]), str(extra.get("installation_id", "")),
+                                 Secret(str(connection.password)))
     api = api_client(settings, lambda **limits: HttpSourceConfig(
-        source=SOURCE, base_url=connection.base_url.rstrip("/"), token=Secret(connection.password),
+        source=SOURCE, base_url=connection.base_url.rstrip("/"),
+        token=Secret("" if app_auth else connection.password), auth=app_auth,
         auth_prefix="Bearer ",
         extra_headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION},
         **limits,

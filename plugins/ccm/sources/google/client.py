@@ -26,14 +26,19 @@ def is_throttled(response: Any) -> bool:
     return bool(reasons & THROTTLED_REASONS)
 
 
-def config_from_connection(base_url: str, token: str, **overrides: Any) -> HttpSourceConfig:
-    return HttpSourceConfig(source=SOURCE, base_url=base_url.rstrip("/"), token=Secret(token),
-                            auth_prefix="Bearer ", retry_when=is_throttled, **overrides)
+def config_from_connection(base_url: str, token: str, auth: Any = None, **overrides: Any) -> HttpSourceConfig:
+    return HttpSourceConfig(source=SOURCE, base_url=base_url.rstrip("/"), token=Secret("" if auth else token),
+                            auth_prefix="Bearer ", retry_when=is_throttled, auth=auth, **overrides)
 
 
 def make_client(connection: Connection | None, settings: Settings, /, sleep: Any = None,
                 **overrides: Any) -> ApiClient:
     """A Directory API client from a Connection (host = API root, password = access token)."""
     connection = required(connection, SOURCE, CONN_ID)
+    auth = None
+    if (connection.extra or {}).get("subject"):  # a service account with domain-wide delegation
+        from ccm.sources.google.service_account import GoogleDelegatedAuth
+
+        auth = GoogleDelegatedAuth(Secret(str(connection.password)), str(connection.extra["subject"]))
     return api_client(settings, lambda **limits: config_from_connection(connection.base_url, connection.password,
-                                                                        **limits), sleep, **overrides)
+                                                                        auth, **limits), sleep, **overrides)

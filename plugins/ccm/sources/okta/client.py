@@ -12,16 +12,24 @@ if TYPE_CHECKING:
     from ccm.config import Settings
 
 
-def config_from_connection(base_url: str, token: str, **overrides: Any) -> HttpSourceConfig:
+def config_from_connection(base_url: str, token: str, auth: Any = None, **overrides: Any) -> HttpSourceConfig:
     return HttpSourceConfig(
-        source=SOURCE, base_url=base_url.rstrip("/"), token=Secret(token),
-        auth_prefix="SSWS ", **overrides,
+        source=SOURCE, base_url=base_url.rstrip("/"), token=Secret("" if auth else token),
+        auth_prefix="SSWS ", auth=auth, **overrides,
     )
 
 
 def make_client(connection: Connection | None, settings: Settings, /, sleep: Any = None,
                 **overrides: Any) -> ApiClient:
-    """An Okta client from a Connection (host = org URL, password = API token)."""
+    """An Okta client from a Connection (host = org URL, password = API token; or, with
+    extra.client_id, an OAuth service app whose private key is the password: oauth.py)."""
     connection = required(connection, SOURCE, CONN_ID)
+    extra = connection.extra or {}
+    auth = None
+    if extra.get("client_id"):
+        from ccm.sources.okta.oauth import DEFAULT_SCOPES, OktaServiceAppAuth
+
+        auth = OktaServiceAppAuth(connection.base_url, str(extra["client_id"]), Secret(str(connection.password)),
+                                  tuple(extra.get("scopes") or DEFAULT_SCOPES), extra.get("key_id"))
     return api_client(settings, lambda **limits: config_from_connection(connection.base_url, connection.password,
-                                                                        **limits), sleep, **overrides)
+                                                                        auth, **limits), sleep, **overrides)
