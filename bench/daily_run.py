@@ -12,8 +12,8 @@ needs, plan, transform, evaluate, publish), and for each the **floor** of the sa
 
 - the same extracts (shared: measured once, counted in both);
 - the same compiled SQL dbt ran for that day (every model and data test of the build, in
-  dbt's order, taken from its `run_results.json` and manifest) executed straight in one
-  DuckDB connection on a copy of the warehouse taken after the plan;
+  dbt's order, taken from the build's results) executed straight in one DuckDB connection
+  on a copy of the warehouse taken after the plan;
 - the same verdicts: each planned control-period's suite translated to one SQL query
   (`bench/gx_vs_sql.py`'s translation) over the population the floor built.
 
@@ -57,8 +57,20 @@ class Stopwatch:
             self.timings[name] = [time.perf_counter() - wall, time.process_time() - cpu]
 
 
-def floor_sql(warehouse_copy: Path, target_dir: Path) -> tuple[Any, int]:
-    """Execute dbt's compiled SQL of the last build straight in one DuckDB connection.
+def built_nodes(result: Any) -> list[dict[str, Any]]:
+    """What a dbt build ran, in its order: each model's and data test's compiled SQL and relation."""
+    nodes = []
+    for node_result in getattr(result.result, "results", None) or []:
+        node = node_result.node
+        if getattr(node, "compiled_code", None):
+            nodes.append({"unique_id": node.unique_id, "resource_type": str(node.resource_type.value),
+                          "materialized": node.config.materialized, "schema": node.schema,
+                          "relation_name": node.relation_name, "compiled_code": node.compiled_code})
+    return nodes
+
+
+def floor_sql(warehouse_copy: Path, nodes: list[dict[str, Any]]) -> tuple[Any, int]:
+    """Execute the compiled SQL of dbt's build straight in one DuckDB connection.
 
     Models are created as the relation dbt created (table or view, `create or replace`, no
     temporary relation and rename); data tests are run as dbt runs them (their failing rows
@@ -66,18 +78,13 @@ def floor_sql(warehouse_copy: Path, target_dir: Path) -> tuple[Any, int]:
     """
     import duckdb
 
-    results = json.loads((target_dir / "run_results.json").read_text())["results"]
-    nodes = json.loads((target_dir / "manifest.json").read_text())["nodes"]
     con = duckdb.connect(str(warehouse_copy))
     con.execute("set TimeZone = 'UTC'")
     executed = 0
-    for result in results:
-        node = nodes.get(result["unique_id"])
-        code = result.get("compiled_code")
-        if node is None or not code:
-            continue
+    for node in nodes:
+        code = node["compiled_code"]
         if node["resource_type"] == "model":
-            kind = "view" if node["config"]["materialized"] == "view" else "table"
+            kind = "view" if node["materialized"] == "view" else "table"
             con.execute(f'create schema if not exists "{node["schema"]}"')
             con.execute(f"create or replace {kind} {node['relation_name']} as (\n{code}\n)")
         elif node["resource_type"] == "test":
@@ -112,13 +119,14 @@ def floor_verdicts(con: Any, settings: Any) -> dict[tuple[str, str], set[str]]:
 
 def worker(connection: Any, data_dir: str, exceptions: str) -> None:
     """The pipeline and its floor, in one process: does what the parent asks, returns timings."""
+    from dbt.cli.main import dbtRunner
+
     from ccm import pipeline
     from ccm.config import Settings
     from ccm.controls import gx_runner
     from ccm.manifests import RunContext
     from ccm.periods import as_utc
     from ccm.sources.extract import Interval
-    from ccm.transform import dbt_target_dir
     from ccm_demo.runner import DEMO_HTTP_SETTINGS
     from ccm_demo.verify import extract_day, needed_datasets
 
@@ -137,6 +145,16 @@ def worker(connection: Any, data_dir: str, exceptions: str) -> None:
             gx_seconds[1] += time.process_time() - cpu
 
     gx_runner.SuiteRunner.validate = timed_validate  # the engine looks it up on the class
+    builds: list[Any] = []  # dbt's build results, to take the compiled SQL the floor runs
+    invoke = dbtRunner.invoke
+
+    def recording_invoke(self: Any, args: list[str], **kwargs: Any) -> Any:
+        result = invoke(self, args, **kwargs)
+        if args and args[0] == "build":
+            builds.append(result)
+        return result
+
+    dbtRunner.invoke = recording_invoke  # ccm.transform looks it up on the class at each call
     floor_dir = Path(data_dir).parent / "floor"
     connection.send("ready")
     while True:
@@ -163,17 +181,16 @@ def worker(connection: Any, data_dir: str, exceptions: str) -> None:
             floor_dir.mkdir(parents=True)
             warehouse_copy = floor_dir / settings.warehouse_path.name  # same name: same catalog in dbt's SQL
             shutil.copy2(settings.warehouse_path, warehouse_copy)
+            builds.clear()
             watch.run("dbt", pipeline.transform, settings, run)
-            target = floor_dir / "target"  # dbt's record of this build, before publish's marts build replaces it
-            shutil.copytree(dbt_target_dir(settings), target,
-                            ignore=shutil.ignore_patterns("compiled", "run", "*.msgpack"))
+            nodes = [n for build in builds for n in built_nodes(build)]
             gx_seconds[:] = [0.0, 0.0]
             evaluation = watch.run("evaluate", pipeline.evaluate, settings, run)
             wall, cpu = watch.timings.pop("evaluate")
             watch.timings["gx"] = list(gx_seconds)
             watch.timings["evidence"] = [wall - gx_seconds[0], cpu - gx_seconds[1]]
             watch.run("publish", pipeline.publish, settings, run)
-            con, reply["floor_nodes"] = watch.run("floor_sql", floor_sql, warehouse_copy, target)
+            con, reply["floor_nodes"] = watch.run("floor_sql", floor_sql, warehouse_copy, nodes)
             try:
                 verdicts = watch.run("floor_verdicts", floor_verdicts, con, settings)
             finally:

@@ -50,7 +50,10 @@ def run_dbt(settings: Settings, args: list[str], variables: dict[str, Any] | Non
     ]
     log.info("dbt %s", " ".join(args))
     try:
-        result = dbtRunner(manifest=_parsed_project(settings, command[len(args):])).invoke(command)
+        manifest = _parsed_project(settings, command[len(args):])
+        # the parse wrote manifest.json (what load_manifest reads); the build would write it
+        # again, with run_results.json, for nothing we read: the results are returned below
+        result = dbtRunner(manifest=manifest).invoke(command + (["--no-write-json"] if manifest is not None else []))
     finally:
         _release_warehouse()
     rows: list[dict[str, Any]] = []

@@ -63,6 +63,7 @@ def test_a_process_parses_the_project_once_and_again_when_a_model_changes(settin
         assert transform._parsed is parsed, "an unchanged project was parsed again"
         compiled = (transform.dbt_target_dir(settings) / "compiled").rglob("ctl_parse_probe.sql")
         reused = [p.read_text() for p in compiled]
+        assert reused, "the build wrote no compiled SQL (the evidence record hashes it)"
 
         model.write_text("select 'second' as entity_id\n")
         assert build() == ["second"]
