@@ -88,8 +88,9 @@ _UNPARSED_DIRS = {"target", "logs", "dbt_packages", "__pycache__"}
 def project_fingerprint(settings: Settings, options: list[str]) -> tuple[Any, ...]:
     """What a parse of the dbt project depends on: every file of the project (path, size,
     mtime; the company's models through their link), the options given to dbt (`--vars`,
-    paths) and the environment dbt renders (`CCM_*`, `DBT_*`). Equal fingerprints mean a
-    fresh parse would give the same manifest."""
+    paths) and the environment dbt renders (`CCM_*`, `DBT_*`), and the manifest.json the
+    parse wrote (rewritten or removed: parse again). Equal fingerprints mean a fresh parse
+    would give the same manifest."""
     root = settings.dbt_project_dir
     files: list[tuple[str, int, int]] = []
     for folder, directories, names in os.walk(root, followlinks=True):
@@ -100,7 +101,9 @@ def project_fingerprint(settings: Settings, options: list[str]) -> tuple[Any, ..
             stat = os.stat(os.path.join(folder, name))
             files.append((os.path.relpath(os.path.join(folder, name), root), stat.st_size, stat.st_mtime_ns))
     environment = sorted((k, v) for k, v in os.environ.items() if k.startswith(("CCM_", "DBT_")))
-    return (str(root), tuple(options), tuple(environment), tuple(files))
+    written = dbt_target_dir(settings) / "manifest.json"  # the parse's copy on disk, which load_manifest reads
+    manifest_stat = (written.stat().st_size, written.stat().st_mtime_ns) if written.exists() else None
+    return (str(root), tuple(options), tuple(environment), tuple(files), manifest_stat)
 
 
 def _parsed_project(settings: Settings, options: list[str]) -> Any:
