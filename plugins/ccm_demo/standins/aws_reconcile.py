@@ -361,6 +361,26 @@ class Reconciler:
         else:
             guardduty.update_detector(DetectorId=self.detector_ids[resource["key"]], Enable=want["enabled"])
 
+    def _apply_config_recorder(self, resource, have, want) -> None:
+        config = self.client(resource["account_id"], "config", resource["region"])
+        name = resource["name"]
+        if want is None:
+            config.delete_configuration_recorder(ConfigurationRecorderName=name)
+            return
+        if have is None:
+            role = f"arn:aws:iam::{resource['account_id']}:role/aws-service-role/config.amazonaws.com/" \
+                   "AWSServiceRoleForConfig"
+            config.put_configuration_recorder(ConfigurationRecorder={
+                "name": name, "roleARN": role,
+                "recordingGroup": {"allSupported": True, "includeGlobalResourceTypes": True}})
+            config.put_delivery_channel(DeliveryChannel={"name": name,
+                                                         "s3BucketName": resource["static"]["delivery_bucket"]})
+        if want["recording"] != (have or {}).get("recording", False):
+            if want["recording"]:
+                config.start_configuration_recorder(ConfigurationRecorderName=name)
+            else:
+                config.stop_configuration_recorder(ConfigurationRecorderName=name)
+
 
 def _permission(rule: tuple[Any, ...]) -> dict[str, Any]:
     protocol, from_port, to_port, cidr = rule
