@@ -28,7 +28,8 @@ ADMIN_SECRET_KEY = "demo-aws-standin-admin-secret-00000000000"
 # creations in dependency order (a trail needs its bucket, a user its policies, a key its user);
 # deletions run in the reverse order
 APPLY_ORDER = (world.ROOT, world.PASSWORD_POLICY, world.ACCOUNT_PAB, world.POLICY, world.BUCKET, world.TRAIL,
-               world.USER, world.ACCESS_KEY, world.SECURITY_GROUP, world.RDS, world.KMS_KEY, world.DETECTOR)
+               world.USER, world.ACCESS_KEY, world.SECURITY_GROUP, world.RDS, world.KMS_KEY, world.DETECTOR,
+               world.CONFIG_RECORDER)
 RDS_MASTER_PASSWORD = "demo-standin-not-a-secret-1"
 
 
