@@ -87,7 +87,7 @@ def surveyed(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Survey
 
 
 def test_every_dataset_is_counted_on_every_day(surveyed: Surveyed) -> None:
-    assert len(DATASETS) == 45
+    assert len(DATASETS) == 46
     counted = {(r.dataset, r.day) for r in surveyed.rows}
     days = {SMALL_DEMO.start + timedelta(days=offset) for offset in range(DAYS)}
     assert counted == {(key, day) for key in DATASETS for day in days}
