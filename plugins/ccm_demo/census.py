@@ -434,6 +434,18 @@ def _aws_guardduty(w: CensusWorld, day: datetime, moment: datetime) -> Expectati
                              "detector, or one per account-region without one")
 
 
+def _aws_config_recorders(w: CensusWorld, day: datetime, moment: datetime) -> Expectation:
+    rows = recorders = 0
+    for account, regions in w.aws_regions.items():
+        for region in regions:
+            here = sum(1 for r, _s in w.aws.existing(aws_world.CONFIG_RECORDER, moment)
+                       if r["account_id"] == account and r["region"] == region)
+            recorders += here
+            rows += max(here, 1)
+    return Expectation(rows, f"AwsWorld.existing('config_recorder'): {recorders} recorders; one row per "
+                             "recorder, or one per account-region without one")
+
+
 def _aws_backup_jobs(w: CensusWorld, day: datetime, moment: datetime) -> Expectation:
     jobs = sum(len(w.aws.backup_jobs(account, region, day, day + DAY, moment))
                for account, regions in w.aws_regions.items() for region in regions)
@@ -611,6 +623,7 @@ EXPECTATIONS: dict[str, Expect] = {
     "aws.kms_keys": _aws_kms_keys,
     "aws.cloudtrail_trails": _aws_existing(aws_world.TRAIL, regional=True),
     "aws.guardduty_detectors": _aws_guardduty,
+    "aws.config_recorders": _aws_config_recorders,
     "aws.backup_jobs": _aws_backup_jobs,
     "cloudtrail.events": _trail_events(changes_only=False),
     "cloudtrail.trail_changes": _trail_events(changes_only=True),

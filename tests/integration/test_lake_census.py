@@ -87,7 +87,7 @@ def surveyed(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Survey
 
 
 def test_every_dataset_is_counted_on_every_day(surveyed: Surveyed) -> None:
-    assert len(DATASETS) == 49  # with github.audit_log and the devices' intune.managed_devices, crowdstrike.hosts, jamf.computers
+    assert len(DATASETS) == 50  # with github.audit_log, aws.config_recorders and the devices' intune.managed_devices, crowdstrike.hosts, jamf.computers
     counted = {(r.dataset, r.day) for r in surveyed.rows}
     days = {SMALL_DEMO.start + timedelta(days=offset) for offset in range(DAYS)}
     assert counted == {(key, day) for key in DATASETS for day in days}

@@ -164,6 +164,16 @@ def guardduty_enabled(world: AwsWorld, at: datetime, period: Period) -> list[str
     return failing
 
 
+def config_recording(world: AwsWorld, at: datetime, period: Period) -> list[str]:
+    failing = []
+    for account in world.accounts:
+        for region in account.regions:
+            state = world.state(world.by_key[f"{account.account_id}/{region}/config"], at)
+            if state is None or not state["recording"]:
+                failing.append(aws.region_entity(account.account_id, region))
+    return failing
+
+
 def cloudtrail_logging(world: AwsWorld, at: datetime, period: Period) -> list[str]:
     failing = []
     for account in world.accounts:
@@ -207,6 +217,7 @@ ORACLES = {key: Oracle(Frequency.DAILY, _observed(judge)) for key, judge in {
     "inf_kms_rotation": kms_rotation,
     "mon_guardduty_enabled": guardduty_enabled,
     "mon_cloudtrail_trail_logging": cloudtrail_logging,
+    "mon_aws_config_recording": config_recording,
     "avl_backup_daily": backup_daily,
     "avl_rds_resilience": rds_resilience,
     "avl_rds_deletion_protection": rds_deletion_protection,

@@ -44,10 +44,10 @@ from ccm_demo.world.aws import AwsWorld
 from ccm_demo.world.common import parse
 
 QUERY_PROTOCOL = {"iam", "sts", "ec2", "rds"}
-JSON_PROTOCOL = {"kms", "cloudtrail"}
+JSON_PROTOCOL = {"kms", "cloudtrail", "config"}
 REST_JSON_PROTOCOL = {"guardduty", "backup"}
 # an outage takes these down; sts and s3 object operations stay up
-CONTROL_PLANE = {"iam", "ec2", "rds", "kms", "cloudtrail", "guardduty", "backup", "s3control"}
+CONTROL_PLANE = {"iam", "ec2", "rds", "kms", "cloudtrail", "guardduty", "config", "backup", "s3control"}
 S3_BUCKET_CONFIGURATION = {"encryption": "GetBucketEncryption", "publicAccessBlock": "GetPublicAccessBlock",
                            "versioning": "GetBucketVersioning", "tagging": "GetBucketTagging",
                            "location": "GetBucketLocation", "policyStatus": "GetBucketPolicyStatus"}

@@ -28,7 +28,8 @@ ADMIN_SECRET_KEY = "demo-aws-standin-admin-secret-00000000000"
 # creations in dependency order (a trail needs its bucket, a user its policies, a key its user);
 # deletions run in the reverse order
 APPLY_ORDER = (world.ROOT, world.PASSWORD_POLICY, world.ACCOUNT_PAB, world.POLICY, world.BUCKET, world.TRAIL,
-               world.USER, world.ACCESS_KEY, world.SECURITY_GROUP, world.RDS, world.KMS_KEY, world.DETECTOR)
+               world.USER, world.ACCESS_KEY, world.SECURITY_GROUP, world.RDS, world.KMS_KEY, world.DETECTOR,
+               world.CONFIG_RECORDER)
 RDS_MASTER_PASSWORD = "demo-standin-not-a-secret-1"
 
 
@@ -360,6 +361,26 @@ class Reconciler:
             self.detector_ids[resource["key"]] = created["DetectorId"]
         else:
             guardduty.update_detector(DetectorId=self.detector_ids[resource["key"]], Enable=want["enabled"])
+
+    def _apply_config_recorder(self, resource, have, want) -> None:
+        config = self.client(resource["account_id"], "config", resource["region"])
+        name = resource["name"]
+        if want is None:
+            config.delete_configuration_recorder(ConfigurationRecorderName=name)
+            return
+        if have is None:
+            role = f"arn:aws:iam::{resource['account_id']}:role/aws-service-role/config.amazonaws.com/" \
+                   "AWSServiceRoleForConfig"
+            config.put_configuration_recorder(ConfigurationRecorder={
+                "name": name, "roleARN": role,
+                "recordingGroup": {"allSupported": True, "includeGlobalResourceTypes": True}})
+            config.put_delivery_channel(DeliveryChannel={"name": name,
+                                                         "s3BucketName": resource["static"]["delivery_bucket"]})
+        if want["recording"] != (have or {}).get("recording", False):
+            if want["recording"]:
+                config.start_configuration_recorder(ConfigurationRecorderName=name)
+            else:
+                config.stop_configuration_recorder(ConfigurationRecorderName=name)
 
 
 def _permission(rule: tuple[Any, ...]) -> dict[str, Any]:

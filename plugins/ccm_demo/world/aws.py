@@ -53,8 +53,9 @@ RDS = "rds_instance"
 KMS_KEY = "kms_key"
 TRAIL = "cloudtrail_trail"
 DETECTOR = "guardduty_detector"
+CONFIG_RECORDER = "config_recorder"
 KINDS = (ROOT, USER, ACCESS_KEY, PASSWORD_POLICY, POLICY, BUCKET, ACCOUNT_PAB, SECURITY_GROUP, RDS, KMS_KEY,
-         TRAIL, DETECTOR)
+         TRAIL, DETECTOR, CONFIG_RECORDER)
 
 GLOBAL = "global"  # region of IAM and S3-account resources
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -133,7 +134,7 @@ def entity_of(resource: dict[str, Any]) -> str:
             return kms_alias_arn(account, region, name)
         case "security_group":
             return security_group_arn(account, region, resource["static"]["group_id"])
-        case "guardduty_detector":
+        case "guardduty_detector" | "config_recorder":
             return region_entity(account, region)
     return account  # account-level resources: root, password policy, account PAB, trail
 
@@ -646,6 +647,9 @@ def _infrastructure(spec: DemoSpec, accounts: dict[str, aws_org.Account]) -> lis
         for region in account.regions:
             resources.append(_resource(DETECTOR, f"{acct}/{region}/guardduty", acct, region, "guardduty",
                                        created + timedelta(days=60), {"enabled": True}))
+            resources.append(_resource(CONFIG_RECORDER, f"{acct}/{region}/config", acct, region, "default",
+                                       created + timedelta(days=61), {"recording": True},
+                                       delivery_bucket=aws_org.log_archive_bucket(spec.seed)))
         for policy_name, document in CUSTOMER_POLICIES[name].items():
             resources.append(_resource(POLICY, f"{acct}/iam/policy/{policy_name}", acct, GLOBAL, policy_name,
                                        born + timedelta(days=rng.randint(0, 200)), {"document": document}))
@@ -948,6 +952,13 @@ def _seed(spec: DemoSpec, accounts: dict[str, aws_org.Account], resources: list[
     for number, (region, name) in enumerate(plan):
         seeder.change("avl_rds_deletion_protection", seeder.by_key[f"{prod}/{region}/rds/{name}"], spans, number,
                       {"deletion_protection": False}, "Protection lifted for an engine upgrade; re-enable tracked")
+
+    # mon_aws_config_recording: the recorder stopped in one account-region
+    spans = episode_spans(spec, 16)
+    plan = [(staging, "us-east-1"), (prod, "eu-west-1"), (security, "us-east-1"), (prod, "us-east-1")]
+    for number, (account_id, region) in enumerate(plan):
+        seeder.change("mon_aws_config_recording", seeder.by_key[f"{account_id}/{region}/config"], spans, number,
+                      {"recording": False}, "Recorder stopped while its delivery role was rotated; restart tracked")
     return seeder.episodes
 
 

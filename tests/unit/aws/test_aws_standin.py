@@ -69,6 +69,8 @@ def _moto_state(standin) -> dict[str, Any]:
             guardduty = reconciler.client(acct, "guardduty", region)
             detectors = guardduty.list_detectors()["DetectorIds"]
             state[f"{acct}/{region}/guardduty"] = [guardduty.get_detector(DetectorId=d)["Status"] for d in detectors]
+            recorders = reconciler.client(acct, "config", region).describe_configuration_recorder_status()
+            state[f"{acct}/{region}/config"] = [r["recording"] for r in recorders["ConfigurationRecordersStatus"]]
         trail = reconciler.client(acct, "cloudtrail")
         for described in trail.describe_trails()["trailList"]:
             status = trail.get_trail_status(Name=described["Name"])
@@ -116,6 +118,9 @@ def _world_state(aws_world: world.AwsWorld, moment, log_archive: str) -> dict[st
         detector_state = aws_world.state(detector, moment)
         state[detector["key"]] = [] if detector_state is None else [
             "ENABLED" if detector_state["enabled"] else "DISABLED"]
+    for recorder in aws_world.resources(world.CONFIG_RECORDER):
+        recorder_state = aws_world.state(recorder, moment)
+        state[recorder["key"]] = [] if recorder_state is None else [recorder_state["recording"]]
     for trail, trail_state in aws_world.existing(world.TRAIL, moment):
         state[trail["key"]] = (trail_state["logging"], trail_state["multi_region"], trail_state["log_file_validation"])
     return state

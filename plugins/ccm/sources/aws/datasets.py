@@ -1,5 +1,5 @@
 """AWS datasets: IAM (credential report, account summary, password policy, policies, users),
-S3, security groups, RDS, KMS, CloudTrail trails, GuardDuty, Backup jobs.
+S3, security groups, RDS, KMS, CloudTrail trails, GuardDuty, AWS Config recorders, Backup jobs.
 """
 
 from __future__ import annotations
@@ -231,6 +231,22 @@ GUARDDUTY_DETECTORS = Dataset(
     ),
 )
 
+CONFIG_RECORDERS = Dataset(
+    source=SOURCE, name="config_recorders", kind=DatasetKind.SNAPSHOT,
+    description="AWS Config per account and active region: one row per configuration recorder with its "
+                "status, or one row with no recorder when the region has none.",
+    key_columns=("account_id", "region", "recorder_name"),
+    columns=(
+        *_account_columns(regional=True),
+        Column("recorder_name", "recorder.name"),
+        Column("all_supported", "recorder.recordingGroup.allSupported", ColumnType.BOOL),
+        Column("include_global_resource_types", "recorder.recordingGroup.includeGlobalResourceTypes",
+               ColumnType.BOOL),
+        Column("recording", "status.recording", ColumnType.BOOL),
+        Column("last_status", "status.lastStatus"),
+    ),
+)
+
 BACKUP_JOBS = Dataset(
     source=SOURCE, name="backup_jobs", kind=DatasetKind.EVENT, time_column="created_at",
     description="AWS Backup jobs created in the interval, per account and active region.",
@@ -251,4 +267,4 @@ BACKUP_JOBS = Dataset(
 
 DATASETS = (CREDENTIAL_REPORT, ACCOUNT_SUMMARY, PASSWORD_POLICY, IAM_POLICIES, IAM_USERS, S3_BUCKETS,
             S3_ACCOUNT_PUBLIC_ACCESS_BLOCK, SECURITY_GROUPS, RDS_INSTANCES, KMS_KEYS, CLOUDTRAIL_TRAILS,
-            GUARDDUTY_DETECTORS, BACKUP_JOBS)
+            GUARDDUTY_DETECTORS, CONFIG_RECORDERS, BACKUP_JOBS)

@@ -16,6 +16,7 @@ from ccm.sources.aws.datasets import (
     ACCOUNT_SUMMARY,
     BACKUP_JOBS,
     CLOUDTRAIL_TRAILS,
+    CONFIG_RECORDERS,
     CREDENTIAL_REPORT,
     GUARDDUTY_DETECTORS,
     IAM_POLICIES,
@@ -309,6 +310,23 @@ def fetch_guardduty_detectors(client: AwsClient) -> Fetcher:
     return fetch
 
 
+def fetch_config_recorders(client: AwsClient) -> Fetcher:
+    def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
+        for account, region in client.account_regions():
+            recorders = client.call(account, "config", "DescribeConfigurationRecorders",
+                                    region=region).get("ConfigurationRecorders", [])
+            if not recorders:
+                yield _wrap(account, region, recorder=None, status=None)
+                continue
+            statuses = client.call(account, "config", "DescribeConfigurationRecorderStatus",
+                                   region=region).get("ConfigurationRecordersStatus", [])
+            by_name = {status["name"]: status for status in statuses}
+            for recorder in recorders:
+                yield _wrap(account, region, recorder=recorder, status=by_name.get(recorder["name"]))
+
+    return fetch
+
+
 def fetch_backup_jobs(client: AwsClient) -> Fetcher:
     def fetch(interval: Interval, fetch_log: FetchLog) -> Iterator[dict[str, Any]]:
         for account, region in client.account_regions():
@@ -337,5 +355,6 @@ FETCHERS = {
     KMS_KEYS.name: fetch_kms_keys,
     CLOUDTRAIL_TRAILS.name: fetch_cloudtrail_trails,
     GUARDDUTY_DETECTORS.name: fetch_guardduty_detectors,
+    CONFIG_RECORDERS.name: fetch_config_recorders,
     BACKUP_JOBS.name: fetch_backup_jobs,
 }
