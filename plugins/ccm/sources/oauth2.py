@@ -22,7 +22,8 @@ from ccm.sources.http_client import ApiClient, HttpSourceConfig, Secret, _snippe
 
 # a token is renewed this long before the expiry its issuer announced (at most a tenth of its life)
 EXPIRY_MARGIN_S = 60.0
-_PLACEHOLDER = Secret("oauth2-token-not-yet-fetched")
+# what HttpSourceConfig holds until the first token is fetched (it requires a token)
+PLACEHOLDER_TOKEN = Secret("oauth2-token-not-yet-fetched")
 
 
 @dataclass(frozen=True)
@@ -113,5 +114,3 @@ def oauth_api_client(config: HttpSourceConfig, credentials: ClientCredentials,
                      sleep: Callable[[float], None] | None = None) -> OAuthApiClient:
     return OAuthApiClient(config, credentials, sleep=sleep) if sleep else OAuthApiClient(config, credentials)
 
-
-PLACEHOLDER_TOKEN = _PLACEHOLDER
