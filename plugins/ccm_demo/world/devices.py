@@ -122,6 +122,10 @@ def generate_devices(spec: DemoSpec, people: list[Person], seeds: Seeds) -> list
     return devices
 
 
+class RosterExhausted(RuntimeError):
+    """No current, long-standing person with one laptop is left to carry another seed."""
+
+
 class _Seeding:
     """Plants the device violations, each on devices nobody else seeded."""
 
@@ -146,17 +150,20 @@ class _Seeding:
                 person = rng.choice(sorted(pool, key=lambda p: p.employee_id))
                 self.used.add(person.employee_id)
                 return person, self._laptops(person)[0]
-        raise RuntimeError("the demo roster is too small for the device seeds")
+        raise RosterExhausted("the demo roster has no one left for another device seed")
 
     def _day(self, fraction: float, spare: int) -> datetime:
         return window_day(self.spec, fraction, minimum=2, spare=spare)
 
     def plant(self) -> None:
-        self.workforce()
-        self.encryption()
-        self.os_current()
-        self.sensor()
-        self.owners()
+        """Seed the failures and exceptions, as many as the roster allows: a very small company
+        (the 20-person one of some tests) gets the first ones only. The oracles judge the world,
+        not this list, so the answer key holds either way."""
+        for step in (self.workforce, self.encryption, self.os_current, self.sensor, self.owners):
+            try:
+                step()
+            except RosterExhausted:
+                return
 
     def _gap(self, rng, fraction: float, days: int, predicate=None) -> tuple[Person, dict[str, Any], datetime]:
         """The person's laptop is retired (broken) and its replacement enrolled `days` later."""
