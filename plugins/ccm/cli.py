@@ -183,7 +183,7 @@ def _exit_on_shortfall(shortfall: Shortfall) -> None:
         console.print(f"[red]{line}[/]", highlight=False, soft_wrap=True)
     console.print(f"[red]incomplete:[/] {len(shortfall.failed_extracts)} extracts failed, "
                   f"{len(shortfall.unbuilt_populations)} populations not built, "
-                  f"{len(shortfall.not_tested)} control-periods not_tested")
+                  f"{len(shortfall.not_tested)} control-periods not_tested", soft_wrap=True)
     raise typer.Exit(SHORTFALL_EXIT_CODE)
 
 

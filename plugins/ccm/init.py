@@ -90,6 +90,24 @@ CONNECTIONS: tuple[ConnectionTemplate, ...] = (
                                                  "and installation tokens are renewed as they expire"),
         ("extra.graphql_url", "optional: the GraphQL endpoint if not <host>/graphql (SAML identities)"),
     )),
+    ConnectionTemplate("intune_default", "intune", {
+        "conn_type": "http", "host": "https://graph.microsoft.com", "login": "", "password": "",
+        "extra": {"tenant_id": ""}}, (
+        ("host", "the Microsoft Graph root, https://graph.microsoft.com (if you manage devices with Intune)"),
+        ("login / password", "an Entra app registration's application (client) id and a client secret, granted the "
+                             "application permission DeviceManagementManagedDevices.Read.All"),
+        ("extra.tenant_id", "the Entra directory (tenant) id the app belongs to"),
+    )),
+    ConnectionTemplate("crowdstrike_default", "crowdstrike", {
+        "conn_type": "http", "host": "https://api.crowdstrike.com", "login": "", "password": ""}, (
+        ("host", "your Falcon cloud's API URL: api.crowdstrike.com, api.us-2.crowdstrike.com, api.eu-1.crowdstrike.com"),
+        ("login / password", "a Falcon API client id and secret with the Hosts: Read scope"),
+    )),
+    ConnectionTemplate("jamf_default", "jamf", {
+        "conn_type": "http", "host": "https://your-org.jamfcloud.com", "login": "", "password": ""}, (
+        ("host", "your Jamf Pro URL (if you manage Macs with Jamf Pro)"),
+        ("login / password", "a Jamf Pro API client id and secret whose role has the Read Computers privilege"),
+    )),
 )
 
 SETTINGS: tuple[tuple[str, str, str], ...] = (

@@ -46,6 +46,10 @@ def env(company, monkeypatch):
     for name in ("CCM_LAKE_URI", "CCM_EVIDENCE_URI", "CCM_INBOX_URI", "CCM_INBOX_MAPPING", "CCM_COMPANY_DIR"):
         monkeypatch.delenv(name, raising=False)
     advance_clock(demo, DAY + timedelta(days=1), {**os.environ, "CCM_INBOX_URI": str(root / "var" / "inbox")})
+    from ccm import cli
+
+    # one table row per line whatever terminal the suite runs in (the console is made at import)
+    monkeypatch.setattr(cli.console, "_width", 1000)
     return monkeypatch
 
 
