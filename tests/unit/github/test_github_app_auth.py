@@ -14,8 +14,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ccm.constants import ExtractStatus
 from ccm.errors import ConfigError, SourceError
 from ccm.sources import github
+from ccm.sources.bearer import RENEW_BEFORE_S
 from ccm.sources.connections import Connection
-from ccm.sources.github.app_auth import RENEW_BEFORE_S, GitHubAppAuth
+from ccm.sources.github.app_auth import GitHubAppAuth
 from ccm.sources.http_client import Secret
 from tests.unit.github.conftest import ORG, run_github
 

@@ -17,10 +17,11 @@ from ccm.errors import ConfigError, SourceError
 from ccm.manifests import RunContext
 from ccm.pipeline import extract
 from ccm.sources import okta
+from ccm.sources.bearer import RENEW_BEFORE_S
 from ccm.sources.connections import Connection
 from ccm.sources.extract import Interval
 from ccm.sources.http_client import Secret
-from ccm.sources.okta.oauth import RENEW_BEFORE_S, OktaServiceAppAuth
+from ccm.sources.okta.oauth import OktaServiceAppAuth
 
 DAY = Interval(datetime(2025, 10, 1), datetime(2025, 10, 2))
 CLIENT_ID = "0oa1ccmservice"

@@ -9,28 +9,26 @@ Installation tokens live an hour; a long paginated extract outlives one. The flo
    answers `{"token": "ghs_…", "expires_at": "…Z"}`;
 3. API calls carry `Authorization: Bearer <installation token>`.
 
-`GitHubAppAuth` is an `httpx.Auth`: it adds the token to every request, fetches a new one
-when the current one is within `RENEW_BEFORE` of `expires_at`, and on a 401 fetches a new
-one and replays the request once (a token revoked or expired early).
+`GitHubAppAuth` is a `RenewingBearerAuth` (`ccm.sources.bearer`): renewed before it expires
+and once more on a 401.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from datetime import datetime
 
 import httpx
 
 from ccm.errors import ConfigError, SourceError
+from ccm.sources.bearer import RenewingBearerAuth
 from ccm.sources.http_client import Secret
 
-RENEW_BEFORE_S = 300.0  # renew an installation token this long before it expires
 JWT_LIFETIME_S = 540  # GitHub accepts at most 600 s; leave room for clock drift
 
 
-class GitHubAppAuth(httpx.Auth):
+class GitHubAppAuth(RenewingBearerAuth):
     """Installation-token auth for one GitHub App installation."""
 
     def __init__(self, base_url: str, app_id: str, installation_id: str, private_key: Secret,
@@ -39,16 +37,12 @@ class GitHubAppAuth(httpx.Auth):
             raise ConfigError("connection github_default: extra.app_id and extra.installation_id must be numbers")
         if "PRIVATE KEY" not in str(private_key):
             raise ConfigError("connection github_default: the password must be the GitHub App's private key (PEM)")
+        super().__init__(clock)
         self.base_url = base_url.rstrip("/")
         self.app_id = str(app_id)
         self.installation_id = str(installation_id)
         self._private_key = private_key
-        self._clock = clock
         self._timeout_s = timeout_s
-        self._lock = threading.Lock()
-        self._token: Secret | None = None
-        self._expires_at = 0.0
-        self.tokens_issued = 0
 
     def app_jwt(self) -> str:
         """The app's JWT (RS256), valid JWT_LIFETIME_S from 60 s ago."""
@@ -58,7 +52,7 @@ class GitHubAppAuth(httpx.Auth):
         return jwt.encode({"iat": now - 60, "exp": now - 60 + JWT_LIFETIME_S, "iss": self.app_id},
                           str(self._private_key), algorithm="RS256")
 
-    def _renew(self) -> None:
+    def _issue(self) -> tuple[Secret, float]:
         url = f"{self.base_url}/app/installations/{self.installation_id}/access_tokens"
         response = httpx.post(url, headers={"Authorization": f"Bearer {self.app_jwt()}",
                                             "Accept": "application/vnd.github+json"}, timeout=self._timeout_s)
@@ -67,20 +61,4 @@ class GitHubAppAuth(httpx.Auth):
                                         f"{response.status_code}: {response.text[:200]} (check extra.app_id, "
                                         "extra.installation_id and the app's private key)")
         body = response.json()
-        self._token = Secret(body["token"])
-        self._expires_at = datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00")).timestamp()
-        self.tokens_issued += 1
-
-    def token(self, force: bool = False) -> Secret:
-        with self._lock:
-            if force or self._token is None or self._expires_at - self._clock() < RENEW_BEFORE_S:
-                self._renew()
-            assert self._token is not None
-            return self._token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self.token()}"
-        response = yield request
-        if response.status_code == 401:  # expired or revoked before its time: one fresh token, one replay
-            request.headers["Authorization"] = f"Bearer {self.token(force=True)}"
-            yield request
+        return Secret(body["token"]), datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00")).timestamp()

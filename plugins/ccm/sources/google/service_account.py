@@ -5,33 +5,30 @@ could not run unattended. With `extra.subject` (the admin the service account ac
 connection's password is the service account's JSON key instead: google-auth signs a JWT
 assertion (`iss` = the service account, `sub` = the admin, `scope`, `aud` = the key's
 `token_uri`, an hour at most) and exchanges it at the token endpoint for an access token.
-`GoogleDelegatedAuth` refreshes that token `RENEW_BEFORE_S` before it expires and once more
-on a 401, so a long Directory listing survives expiry.
+`GoogleDelegatedAuth` is a `RenewingBearerAuth` (`ccm.sources.bearer`): refreshed before it
+expires and once more on a 401, so a long Directory listing survives expiry.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Generator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
 from typing import Any
 
-import httpx
-
 from ccm.errors import ConfigError, SourceError
+from ccm.sources.bearer import RenewingBearerAuth
 from ccm.sources.http_client import Secret
 
 SCOPES = ("https://www.googleapis.com/auth/admin.directory.user.readonly",)
-RENEW_BEFORE_S = 300.0
 
 
-class GoogleDelegatedAuth(httpx.Auth):
+class GoogleDelegatedAuth(RenewingBearerAuth):
     """Access tokens for a service account acting as `subject`, refreshed as they expire."""
 
     def __init__(self, key_json: Secret, subject: str, scopes: tuple[str, ...] = SCOPES) -> None:
         from google.oauth2 import service_account
 
+        super().__init__()
         try:
             info: dict[str, Any] = json.loads(str(key_json))
         except json.JSONDecodeError:
@@ -44,10 +41,15 @@ class GoogleDelegatedAuth(httpx.Auth):
                 info, scopes=list(scopes), subject=subject)
         except (ValueError, KeyError) as exc:
             raise ConfigError(f"connection google_default: the service account key is not usable: {exc}") from None
-        self._lock = threading.Lock()
-        self.refreshes = 0
 
-    def _refresh(self) -> None:
+    def _seconds_left(self) -> float:
+        """Read from the credentials themselves, which google-auth keeps (expiry in naive UTC)."""
+        expiry = self.credentials.expiry
+        if not self.credentials.token or expiry is None:
+            return 0.0
+        return expiry.replace(tzinfo=UTC).timestamp() - self._clock()
+
+    def _issue(self) -> tuple[Secret, float]:
         import google.auth.exceptions
         import google.auth.transport.requests
 
@@ -57,19 +59,4 @@ class GoogleDelegatedAuth(httpx.Auth):
             raise SourceError("google", f"the service account could not get a token for "
                                         f"{self.credentials._subject}: {exc} (check domain-wide delegation of the "
                                         f"client id to {' '.join(self.credentials.scopes or [])})") from None
-        self.refreshes += 1
-
-    def token(self, force: bool = False) -> str:
-        with self._lock:
-            expiry = self.credentials.expiry  # naive UTC in google-auth
-            soon = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=RENEW_BEFORE_S)
-            if force or not self.credentials.token or expiry is None or expiry <= soon:
-                self._refresh()
-            return str(self.credentials.token)
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self.token()}"
-        response = yield request
-        if response.status_code == 401:
-            request.headers["Authorization"] = f"Bearer {self.token(force=True)}"
-            yield request
+        return Secret(self.credentials.token), self.credentials.expiry.replace(tzinfo=UTC).timestamp()

@@ -10,30 +10,29 @@ granted only the scopes it needs and its access tokens live an hour. The flow (O
    `client_assertion` → `{"access_token", "token_type": "Bearer", "expires_in"}`;
 3. API calls carry `Authorization: Bearer <access token>`.
 
-`OktaServiceAppAuth` renews the access token `RENEW_BEFORE_S` before it expires, and on a
-401 renews once and replays the request, so a long System Log extract survives expiry.
+`OktaServiceAppAuth` is a `RenewingBearerAuth` (`ccm.sources.bearer`): renewed before it
+expires and once more on a 401, so a long System Log extract survives expiry.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 
 import httpx
 
 from ccm.errors import ConfigError, SourceError
+from ccm.sources.bearer import RenewingBearerAuth
 from ccm.sources.http_client import Secret
 
-RENEW_BEFORE_S = 300.0
 ASSERTION_LIFETIME_S = 300
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # what the okta datasets read: users and factors, admin role assignments, the System Log
 DEFAULT_SCOPES = ("okta.users.read", "okta.roles.read", "okta.logs.read")
 
 
-class OktaServiceAppAuth(httpx.Auth):
+class OktaServiceAppAuth(RenewingBearerAuth):
     """Access tokens for an Okta API service app, renewed as they expire."""
 
     def __init__(self, base_url: str, client_id: str, private_key: Secret, scopes: tuple[str, ...] = DEFAULT_SCOPES,
@@ -45,16 +44,13 @@ class OktaServiceAppAuth(httpx.Auth):
                               "private key (PEM)")
         if not scopes or not all(s.startswith("okta.") for s in scopes):
             raise ConfigError(f"connection okta_default: extra.scopes must be Okta scopes, got {list(scopes)}")
+        super().__init__(clock)
         self.token_url = f"{base_url.rstrip('/')}/oauth2/v1/token"
         self.client_id = client_id
         self.scopes = tuple(scopes)
         self.key_id = key_id
         self._private_key = private_key
-        self._clock = clock
         self._timeout_s = timeout_s
-        self._lock = threading.Lock()
-        self._token: Secret | None = None
-        self._expires_at = 0.0
 
     def client_assertion(self) -> str:
         import jwt
@@ -65,7 +61,7 @@ class OktaServiceAppAuth(httpx.Auth):
         headers = {"kid": self.key_id} if self.key_id else None
         return jwt.encode(claims, str(self._private_key), algorithm="RS256", headers=headers)
 
-    def _renew(self) -> None:
+    def _issue(self) -> tuple[Secret, float]:
         response = httpx.post(self.token_url, timeout=self._timeout_s, headers={"Accept": "application/json"}, data={
             "grant_type": "client_credentials", "scope": " ".join(self.scopes),
             "client_assertion_type": ASSERTION_TYPE, "client_assertion": self.client_assertion()})
@@ -74,19 +70,4 @@ class OktaServiceAppAuth(httpx.Auth):
                                       f"{response.text[:200]} (check extra.client_id, the app's public key in Okta, "
                                       f"and that it is granted {' '.join(self.scopes)})")
         body = response.json()
-        self._token = Secret(body["access_token"])
-        self._expires_at = self._clock() + float(body.get("expires_in", 3600))
-
-    def token(self, force: bool = False) -> Secret:
-        with self._lock:
-            if force or self._token is None or self._expires_at - self._clock() < RENEW_BEFORE_S:
-                self._renew()
-            assert self._token is not None
-            return self._token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self.token()}"
-        response = yield request
-        if response.status_code == 401:
-            request.headers["Authorization"] = f"Bearer {self.token(force=True)}"
-            yield request
+        return Secret(body["access_token"]), self._clock() + float(body.get("expires_in", 3600))
