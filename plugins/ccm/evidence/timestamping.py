@@ -83,7 +83,6 @@ def _tsa_name(response: Any) -> str | None:
 
     for der in response.signed_data.certificates:
         cert = x509.load_der_x509_certificate(der)
-        usage = None
         try:
             usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
         except x509.ExtensionNotFound:

@@ -746,8 +746,7 @@ class GitHubStandin(StandinServer):
             events = []  # the world has no git events (clones and pushes)
         if actions is not None:
             events = [e for e in events if e["action"] in actions]
-        positions = {e["_document_id"]: n for n, e in enumerate(self.world.audit_events, start=1)}
-        numbered = [(positions[e["_document_id"]], e) for e in events]
+        numbered = [(self.world.audit_position[e["_document_id"]], e) for e in events]
         if order == "desc":
             numbered.reverse()
         return self._cursor_pages(numbered, request, order == "desc")

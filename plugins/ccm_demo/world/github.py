@@ -859,6 +859,8 @@ class GitHubWorld:
         self.alerts = doc["alerts"]
         self.audit_events = _audit_events(doc)
         self._audit_times = [parse_millis(e["created_at"]) for e in self.audit_events]
+        # an event's place in the whole log: the stand-in's cursors name it
+        self.audit_position = {e["_document_id"]: n for n, e in enumerate(self.audit_events, start=1)}
 
     @classmethod
     def load(cls, demo_dir: Path) -> GitHubWorld:
